@@ -22,12 +22,9 @@
 enum { MUTEX_UNLOCKED = 0, MUTEX_LOCKED = 1, MUTEX_SLEEPING = 2 };
 enum { ACTIVE_SPIN = 4, ACTIVE_SPIN_CNT = 30, PASSIVE_SPIN = 1 };
 
-void lock(mutex *l)
+/* lock() found the mutex held: v is what its exchange read. */
+void lock_slow(mutex *l, uint32_t v)
 {
-    uint32_t v = __atomic_exchange_n(&l->key, MUTEX_LOCKED, __ATOMIC_ACQUIRE);
-    if (v == MUTEX_UNLOCKED)
-        return;
-
     /* v is MUTEX_LOCKED or MUTEX_SLEEPING: whichever it was, we must put it
      * back when we take the lock, or a sleeper would never be woken. */
     uint32_t wait = v;
@@ -59,9 +56,9 @@ void lock(mutex *l)
     }
 }
 
-void unlock(mutex *l)
+/* unlock() read something other than MUTEX_LOCKED. */
+void unlock_slow(mutex *l, uint32_t v)
 {
-    uint32_t v = __atomic_exchange_n(&l->key, MUTEX_UNLOCKED, __ATOMIC_RELEASE);
     if (v == MUTEX_UNLOCKED)
         gort_throw("unlock of unlocked lock");
     if (v == MUTEX_SLEEPING)

@@ -82,8 +82,8 @@ static struct sigaction oldsegv, oldbus;
 
 static void sigsegv_handler(int sig, siginfo_t *info, void *ctx)
 {
-    g *owner = NULL;
-    if (stack_is_guard(info->si_addr, &owner)) {
+    g *owner = getg();
+    if (owner && stack_is_guard(owner, info->si_addr)) {
         char buf[160];
         printlock();
         snprintf(buf, sizeof buf,

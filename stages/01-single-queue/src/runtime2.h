@@ -49,8 +49,23 @@ typedef struct { uint32_t key; } mutex;
 /* A one-shot event: one thread sleeps on it, another wakes it (Go's note). */
 typedef struct { uint32_t key; } note;
 
-void lock(mutex *l);
-void unlock(mutex *l);
+void lock_slow(mutex *l, uint32_t v);
+void unlock_slow(mutex *l, uint32_t v);
+
+/* The uncontended paths, inline: one atomic exchange each. */
+static inline void lock(mutex *l)
+{
+    uint32_t v = __atomic_exchange_n(&l->key, 1, __ATOMIC_ACQUIRE);
+    if (v != 0)
+        lock_slow(l, v);
+}
+
+static inline void unlock(mutex *l)
+{
+    uint32_t v = __atomic_exchange_n(&l->key, 0, __ATOMIC_RELEASE);
+    if (v != 1)
+        unlock_slow(l, v);
+}
 void noteclear(note *n);
 void notewakeup(note *n);
 void notesleep(note *n);
@@ -76,8 +91,8 @@ typedef struct gobuf { void *sp; } gobuf;
 struct g {
     /* Owned by the M running the G (or by the M that parks it). */
     gobuf     sched;            /* saved sp when not running */
-    void     *stack_lo;         /* usable stack is [stack_lo, stack_hi) */
-    void     *stack_hi;
+    void     *stack_lo;         /* usable stack is [stack_lo, stack_hi); */
+    void     *stack_hi;         /* both NULL until the G first runs */
     uint8_t   stack_guarded;    /* a PROT_NONE page lies below stack_lo */
     m        *m;                /* M running it, or NULL */
     void     *param;            /* select: the sudog that woke it (chan.c) */
@@ -109,7 +124,6 @@ struct g {
 
     /* Sanitizer fibers (san.h). */
     void        *tsan_fiber;
-    unsigned     valgrind_stack_id;
 };
 
 /* ---- M ------------------------------------------------------------------- */
@@ -119,7 +133,8 @@ struct m {
     int64_t   id;
     gobuf     g0;               /* scheduler context on the thread's stack */
     g        *curg;             /* G being run, or NULL on g0 */
-    void    (*mcall_fn)(g *);   /* what g0 does after curg switches to it */
+    g      *(*mcall_fn)(g *);   /* what g0 does after curg switches to it;
+                                   returns the next G to run, or NULL */
     bool    (*waitunlockf)(g *, void *);   /* gopark's unlock callback */
     void     *waitlock;
     pthread_t thread;
@@ -128,6 +143,7 @@ struct m {
     void     *tsan_g0;
     void     *altstack;         /* sigaltstack for the overflow handler */
     uint64_t  fastrand;         /* per-M random state (select order) */
+    uint32_t  schedtick;        /* Gs made runnable here (latency sampling) */
     struct tracebuf *trace;     /* GORT_TRACE events (trace.c) */
     int64_t   run_start;        /* time curg started running (trace) */
 
@@ -215,11 +231,13 @@ bool    mutex_can_spin(int iter);         /* sync.c's runtime_canSpin */
 int64_t nanotime(void);
 
 /* stack.c */
-g      *stackalloc_g(void);               /* a new G at the top of a new stack */
+g      *galloc(void);                     /* a zeroed G, no stack yet */
+void    stackalloc(g *gp);                /* attach a stack (first run) */
+void    stackfree(g *gp);                 /* give it back (goexit0) */
 void    stackinit(void);
 void    stackfreeall(void);
 void    stackstats(uint64_t *inuse, uint64_t *sys);
-bool    stack_is_guard(void *addr, g **owner);
+bool    stack_is_guard(g *gp, void *addr);
 
 /* asm_amd64.S */
 void    gort_swapcontext(gobuf *save, gobuf *load);

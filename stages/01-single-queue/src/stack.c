@@ -1,5 +1,7 @@
 /*
- * stack.c: goroutine stacks (mirrors the role of Go's src/runtime/stack.go).
+ * stack.c: goroutine stacks and G descriptors (mirrors the role of Go's
+ * src/runtime/stack.go: stackalloc, stackfree, stackpool; and proc.go's
+ * malg).
  *
  * Go grows stacks by copying, starting at 2 KiB, because its compiler
  * checks the stack bound in every function prologue. C code has no such
@@ -8,17 +10,23 @@
  * what copying does for Go: a parked goroutine that touched 1 KiB of its
  * stack costs one 4 KiB page of memory, not 64 KiB.
  *
+ * Stacks are attached late and returned early. newproc makes only a G (a
+ * couple of hundred bytes from a slab); execute attaches a stack when the
+ * G first runs, and goexit0 puts the stack back in the pool as soon as the
+ * G dies. A program that spawns a million short goroutines before any runs
+ * (GOMAXPROCS=1) therefore touches a few stacks, not a million: a page
+ * fault costs about 2 us on these machines, more than everything else a
+ * spawn does. (Go keeps the stack with the dead G instead; its stacks are
+ * 2 KiB, so it can afford to.)
+ *
  * Layout. Stacks are carved from arenas, each one mmap of ARENA_SLOTS
  * slots. A slot, from low to high addresses:
  *
- *     [ guard page | stack, 64 KiB + ... | struct g ]
- *     ^ slot base                        ^ stack_hi  ^ slot base + STACK_SLOT
+ *     [ guard page | stack, >= 64 KiB                 | stackhdr ]
+ *     ^ slot base  ^ stack_lo                         ^ stack_hi
  *
- * The G lives at the top of its own stack slot, in the same page as the
- * stack's first frames: a parked goroutine's descriptor and its live frames
- * share one resident page. The G and its stack are born together, die
- * together (gfput keeps both on the free list) and are unmapped only when
- * runtime_main returns, as Go never frees a G either.
+ * The small header at the top links free stacks in the pool and keeps
+ * valgrind's id for the stack.
  *
  * Guard pages and vm.max_map_count. A PROT_NONE guard page below each
  * stack turns an overflow into a SIGSEGV that os_linux.c reports as
@@ -39,8 +47,9 @@
  * page would make one touched stack page cost 2 MiB).
  *
  * Invariants, under stacklock:
- *   used <= nslots for every arena; only the last arena has used < nslots;
- *   guarded slots in use <= guardbudget.
+ *   a slot is either in use by exactly one G (gp->stack_hi == its header),
+ *   or on the pool, or not yet carved (index >= arena.used);
+ *   guarded arenas * ARENA_SLOTS <= max_map_count / 4.
  */
 #define _GNU_SOURCE
 #include "runtime2.h"
@@ -49,6 +58,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define GORT_ASAN_UNPOISON 1
+#endif
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -58,19 +71,31 @@
 
 #define PAGE        4096
 #define STACK_GUARD PAGE
-#define STACK_SLOT  (72 << 10)    /* guard + >= 64 KiB of stack + struct g */
+#define STACK_SLOT  (72 << 10)    /* guard + >= 64 KiB of stack + header */
 #define ARENA_SLOTS 256           /* 18 MiB of address space per arena */
+#define GCHUNK      (1 << 20)     /* G descriptors are carved 1 MiB at a time */
+
+typedef struct stackhdr {
+    struct stackhdr *next;        /* pool link while free */
+    unsigned valgrind_id;
+} stackhdr;
 
 typedef struct arena {
     char   *base;
-    int32_t used;                 /* slots handed out */
+    int32_t used;                 /* slots carved */
     bool    guarded;
 } arena;
 
-static mutex   stacklock;
-static arena  *arenas;            /* guarded by stacklock */
-static int32_t narenas, caparenas;
-static int64_t guardbudget;       /* guarded slots still allowed */
+static mutex     stacklock;
+static arena    *arenas;          /* guarded by stacklock */
+static int32_t   narenas, caparenas;
+static int64_t   guardbudget;     /* guarded slots still allowed */
+static stackhdr *pool;            /* free stacks */
+static int64_t   nstackinuse;
+
+static void    **gchunks;         /* G slab, guarded by stacklock */
+static int32_t   ngchunks, capgchunks;
+static char     *gnext, *gend;
 
 static int64_t read_max_map_count(void)
 {
@@ -88,104 +113,148 @@ void stackinit(void)
 {
     arenas = NULL;
     narenas = caparenas = 0;
+    pool = NULL;
+    nstackinuse = 0;
+    gchunks = NULL;
+    ngchunks = capgchunks = 0;
+    gnext = gend = NULL;
     guardbudget = read_max_map_count() / 4;
 }
 
-static arena *newarena(void)
+static void *growtable(void *table, int32_t *cap, size_t elem)
 {
-    size_t size = (size_t)ARENA_SLOTS * STACK_SLOT;
-    char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
-        gort_throw("out of memory allocating goroutine stacks (mmap failed)");
-    madvise(p, size, MADV_NOHUGEPAGE);
-    if (narenas == caparenas) {
-        caparenas = caparenas ? 2 * caparenas : 16;
-        arena *na = realloc(arenas, (size_t)caparenas * sizeof *arenas);
-        if (na == NULL)
-            gort_throw("out of memory growing the stack arena table");
-        arenas = na;
-    }
-    arena *a = &arenas[narenas++];
-    a->base = p;
-    a->used = 0;
-    a->guarded = guardbudget >= ARENA_SLOTS;
-    if (a->guarded)
-        guardbudget -= ARENA_SLOTS;
-    return a;
+    *cap = *cap ? 2 * *cap : 16;
+    void *n = realloc(table, (size_t)*cap * elem);
+    if (n == NULL)
+        gort_throw("out of memory growing a runtime table");
+    return n;
 }
 
-/* Returns a zeroed G at the top of a fresh stack slot. */
-g *stackalloc_g(void)
+/* A zeroed G, without a stack (Go's malg, minus the stack). */
+g *galloc(void)
+{
+    size_t size = (sizeof(g) + 15) & ~(size_t)15;
+    lock(&stacklock);
+    if (gnext == NULL || gnext + size > gend) {
+        char *p = mmap(NULL, GCHUNK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+            gort_throw("out of memory allocating goroutine descriptors");
+        if (ngchunks == capgchunks)
+            gchunks = growtable(gchunks, &capgchunks, sizeof *gchunks);
+        gchunks[ngchunks++] = p;
+        gnext = p;
+        gend = p + GCHUNK;
+    }
+    g *gp = (g *)gnext;
+    gnext += size;
+    unlock(&stacklock);
+    return gp;                    /* fresh mmap memory is zero */
+}
+
+static stackhdr *carve(void)
+{
+    arena *a = narenas ? &arenas[narenas - 1] : NULL;
+    if (a == NULL || a->used == ARENA_SLOTS) {
+        size_t size = (size_t)ARENA_SLOTS * STACK_SLOT;
+        char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+            gort_throw("out of memory allocating goroutine stacks (mmap failed)");
+        madvise(p, size, MADV_NOHUGEPAGE);
+        if (narenas == caparenas)
+            arenas = growtable(arenas, &caparenas, sizeof *arenas);
+        a = &arenas[narenas++];
+        a->base = p;
+        a->used = 0;
+        a->guarded = guardbudget >= ARENA_SLOTS;
+        if (a->guarded)
+            guardbudget -= ARENA_SLOTS;
+    }
+    char *slot = a->base + (size_t)a->used++ * STACK_SLOT;
+    if (a->guarded && mprotect(slot, STACK_GUARD, PROT_NONE) != 0)
+        gort_throw("mprotect of a stack guard page failed");
+    stackhdr *h = (stackhdr *)(slot + STACK_SLOT - sizeof(stackhdr));
+#ifdef HAVE_VALGRIND
+    h->valgrind_id = VALGRIND_STACK_REGISTER(slot + STACK_GUARD, (char *)h);
+#endif
+    return h;
+}
+
+static bool slot_guarded(char *p)
+{
+    for (int32_t i = narenas - 1; i >= 0; i--)
+        if (p >= arenas[i].base && p < arenas[i].base + (size_t)ARENA_SLOTS * STACK_SLOT)
+            return arenas[i].guarded;
+    return false;
+}
+
+/* Gives gp a stack: a free one from the pool, else a new slot. On g0. */
+void stackalloc(g *gp)
 {
     lock(&stacklock);
-    arena *a = narenas ? &arenas[narenas - 1] : NULL;
-    if (a == NULL || a->used == ARENA_SLOTS)
-        a = newarena();
-    char *slot = a->base + (size_t)a->used++ * STACK_SLOT;
-    bool guarded = a->guarded;
+    stackhdr *h = pool;
+    if (h)
+        pool = h->next;
+    else
+        h = carve();
+    nstackinuse++;
+    bool guarded = slot_guarded((char *)h);
     unlock(&stacklock);
-
-    if (guarded && mprotect(slot, STACK_GUARD, PROT_NONE) != 0)
-        gort_throw("mprotect of a stack guard page failed");
-
-    uintptr_t top = (uintptr_t)slot + STACK_SLOT;
-    g *gp = (g *)((top - sizeof(g)) & ~(uintptr_t)63);
-    memset(gp, 0, sizeof *gp);
-    gp->stack_lo = slot + STACK_GUARD;
-    gp->stack_hi = (void *)((uintptr_t)gp & ~(uintptr_t)15);
+    h->next = NULL;
+    gp->stack_hi = h;
+    gp->stack_lo = (char *)h + sizeof(stackhdr) - STACK_SLOT + STACK_GUARD;
     gp->stack_guarded = guarded;
-#ifdef HAVE_VALGRIND
-    gp->valgrind_stack_id = VALGRIND_STACK_REGISTER(gp->stack_lo, gp->stack_hi);
+#ifdef GORT_ASAN_UNPOISON
+    /* A dead goroutine never returned from its frames: their redzones are
+     * still poisoned. */
+    ASAN_UNPOISON_MEMORY_REGION(gp->stack_lo, (char *)gp->stack_hi - (char *)gp->stack_lo);
 #endif
-    return gp;
 }
 
-/* For the SIGSEGV handler: is addr in a guard page, and whose? Runs in a
- * signal handler on a dying thread, so it takes no lock. */
-bool stack_is_guard(void *addr, g **owner)
+/* Returns a dead G's stack to the pool. On g0, never on that stack. */
+void stackfree(g *gp)
 {
-    char *p = addr;
-    for (int32_t i = 0; i < narenas; i++) {
-        arena *a = &arenas[i];
-        if (p < a->base || p >= a->base + (size_t)ARENA_SLOTS * STACK_SLOT)
-            continue;
-        size_t off = (size_t)(p - a->base);
-        size_t slotidx = off / STACK_SLOT;
-        if (!a->guarded || off % STACK_SLOT >= STACK_GUARD || (int32_t)slotidx >= a->used)
-            return false;
-        uintptr_t top = (uintptr_t)a->base + (slotidx + 1) * STACK_SLOT;
-        *owner = (g *)((top - sizeof(g)) & ~(uintptr_t)63);
-        return true;
-    }
-    return false;
+    stackhdr *h = gp->stack_hi;
+    gp->stack_lo = gp->stack_hi = NULL;
+    lock(&stacklock);
+    h->next = pool;
+    pool = h;
+    nstackinuse--;
+    unlock(&stacklock);
+}
+
+/* For the SIGSEGV handler: is addr in the guard page of gp's stack? */
+bool stack_is_guard(g *gp, void *addr)
+{
+    char *p = addr, *lo = gp->stack_lo;
+    return gp->stack_guarded && lo && p >= lo - STACK_GUARD && p < lo;
 }
 
 void stackstats(uint64_t *inuse, uint64_t *sys)
 {
     lock(&stacklock);
-    uint64_t slots = 0;
-    for (int32_t i = 0; i < narenas; i++)
-        slots += (uint64_t)arenas[i].used;
-    *inuse = slots * STACK_SLOT;
-    *sys = (uint64_t)narenas * ARENA_SLOTS * STACK_SLOT;
+    *inuse = (uint64_t)nstackinuse * STACK_SLOT;
+    *sys = (uint64_t)narenas * ARENA_SLOTS * STACK_SLOT + (uint64_t)ngchunks * GCHUNK;
     unlock(&stacklock);
 }
 
-/* At runtime_main's end: every G lives in an arena, so this frees them all. */
+/* At runtime_main's end: every stack and G lives in an arena or a chunk,
+ * so this frees them all. */
 void stackfreeall(void)
 {
     for (int32_t i = 0; i < narenas; i++) {
 #ifdef HAVE_VALGRIND
         for (int32_t s = 0; s < arenas[i].used; s++) {
-            uintptr_t top = (uintptr_t)arenas[i].base + (size_t)(s + 1) * STACK_SLOT;
-            g *gp = (g *)((top - sizeof(g)) & ~(uintptr_t)63);
-            VALGRIND_STACK_DEREGISTER(gp->valgrind_stack_id);
+            char *top = arenas[i].base + (size_t)(s + 1) * STACK_SLOT;
+            VALGRIND_STACK_DEREGISTER(((stackhdr *)(top - sizeof(stackhdr)))->valgrind_id);
         }
 #endif
         munmap(arenas[i].base, (size_t)ARENA_SLOTS * STACK_SLOT);
     }
+    for (int32_t i = 0; i < ngchunks; i++)
+        munmap(gchunks[i], GCHUNK);
     free(arenas);
-    arenas = NULL;
-    narenas = caparenas = 0;
+    free(gchunks);
+    stackinit();
 }

@@ -60,15 +60,17 @@ static void printone(FILE *out, g *gp, bool current)
  * goroutine that is not dead. Used by the death path: takes no lock. */
 void dumpgoroutines(FILE *out, g *first)
 {
+    bool printed = first != NULL;
     if (first)
         printone(out, first, true);
     for (size_t i = 0; i < allglen; i++) {
         g *gp = allgs[i];
         if (gp == first || readgstatus(gp) == _Gdead)
             continue;
-        if (first || i > 0)
+        if (printed)
             fputc('\n', out);
         printone(out, gp, false);
+        printed = true;
     }
 }
 
