@@ -274,7 +274,29 @@ void gort_goroutine_entry(g *gp)
 
 /* ---- the global run queue ---------------------------------------------- */
 
-/* Both under sched.lock. */
+/* GORT_DEBUG=3: the run queue and idle list agree with their counts and
+ * hold only what they should. Under sched.lock; O(n) at every change. */
+static void checkschedt(void)
+{
+#if GORT_DEBUG >= 3
+    int32_t n = 0;
+    g *last = NULL;
+    for (g *gp = sched.runqhead; gp; gp = gp->schedlink, n++) {
+        if (readgstatus(gp) != _Grunnable)
+            gort_throw("checkschedt: G on the run queue is not _Grunnable");
+        last = gp;
+    }
+    if (n != sched.runqsize || last != sched.runqtail)
+        gort_throw("checkschedt: run queue length or tail is wrong");
+    n = 0;
+    for (m *mp = sched.midle; mp; mp = mp->schedlink, n++)
+        if (!mp->idle)
+            gort_throw("checkschedt: M on the idle list is not marked idle");
+    if (n != sched.nmidle || n > sched.mcount)
+        gort_throw("checkschedt: idle M count is wrong");
+#endif
+}
+
 static void globrunqput(g *gp)
 {
     lock(&sched.lock);
@@ -285,6 +307,7 @@ static void globrunqput(g *gp)
         sched.runqhead = gp;
     sched.runqtail = gp;
     __atomic_store_n(&sched.runqsize, sched.runqsize + 1, __ATOMIC_RELAXED);
+    checkschedt();
     unlock(&sched.lock);
 }
 
@@ -299,6 +322,7 @@ static g *globrunqget(void)
     gp->schedlink = NULL;
     __atomic_store_n(&sched.runqsize, sched.runqsize - 1, __ATOMIC_RELAXED);
     debugcheck(readgstatus(gp) == _Grunnable, "globrunqget: G on run queue is not runnable");
+    checkschedt();
     return gp;
 }
 
@@ -365,9 +389,12 @@ static void mcall(g *(*fn)(g *), bool dying)
     m *mp = getm();
     g *gp = mp->curg;
     /* The software half of overflow detection (stack.c): a stack without
-     * a guard page that ran past its end is caught here. */
+     * a guard page that is past its end now, or has written into the
+     * never-used gap below it (untouched, it reads as the kernel's shared
+     * zero page and costs no memory), is caught here. */
     char *sp = __builtin_frame_address(0);
-    if (sp < (char *)gp->stack_lo || sp > (char *)gp->stack_hi)
+    if (sp < (char *)gp->stack_lo || sp > (char *)gp->stack_hi ||
+        (!gp->stack_guarded && ((volatile uint64_t *)gp->stack_lo)[-1] != 0))
         gort_throw("stack overflow");
     mp->mcall_fn = fn;
     san_swap(&gp->sched, &mp->g0, mp->g0_stack_lo, mp->g0_stack_size, mp->tsan_g0, dying);
@@ -566,6 +593,7 @@ static g *findrunnable(m *mp)
         }
         lock(&sched.lock);
         mremove(mp);
+        checkschedt();
         unlock(&sched.lock);
     }
 }

@@ -37,10 +37,11 @@
  * max_map_count/4 stacks (about 16,000: every program that is not a
  * million-goroutine experiment) and carves the rest from unguarded arenas,
  * which are one mapping each however many stacks they hold. An unguarded
- * stack that overflows lands in the unused guard page below it first and
- * is caught in software, by the stack-pointer check every switch-out makes
- * (proc.c: mcall); a deeper overflow can corrupt the neighbouring stack
- * before that check runs. The stage README discusses the trade-off.
+ * stack that overflows writes into the unused guard-sized gap below it
+ * first, and is caught in software when it next switches out (proc.c:
+ * mcall checks the stack pointer and the gap's top word); a deep overflow
+ * can corrupt the neighbouring stack before that. The stage README
+ * discusses the trade-off.
  *
  * Arenas are mapped MAP_NORESERVE (a million stacks reserve 70 GiB of
  * address space, not of memory) and MADV_NOHUGEPAGE (a transparent huge
