@@ -205,8 +205,8 @@ static void gfput(g *gp)
 }
 
 /* Lays out gp's new stack as if gp had been switched out just before its
- * first instruction: gort_swapcontext will "return" into gort_gostart with
- * r12 = gp. Frame layout: asm_amd64.S. */
+ * first instruction: gort_gogo_g will "return" into gort_gostart with
+ * r12 = gp, and the default control words. Frame layout: asm_amd64.S. */
 static void gostartcall(g *gp)
 {
     uintptr_t *sp = (uintptr_t *)gp->stack_hi;
@@ -218,7 +218,7 @@ static void gostartcall(g *gp)
     *--sp = 0;                              /* r13 */
     *--sp = 0;                              /* r14 */
     *--sp = 0;                              /* r15 */
-    *--sp = 0x037F00001F80ULL;              /* x87 CW 0x37F, MXCSR 0x1F80: defaults */
+    *--sp = 0x037F00001F80ULL;              /* x87 CW 0x37F, MXCSR 0x1F80 */
     gp->sched.sp = sp;
 }
 
@@ -228,7 +228,6 @@ static g *newproc1(void (*fn)(void *), void *arg, const char *fn_name,
     g *gp = gfget();
     if (gp == NULL) {
         gp = galloc();
-        gp->tsan_fiber = san_fiber_create();
         __atomic_store_n(&gp->atomicstatus, _Gdead, __ATOMIC_RELEASE);
         allgadd(gp);
     }
@@ -382,11 +381,13 @@ void timers_changed(void) { wakeidle(); }
 
 /* ---- blocking: gopark, goready, mcall ------------------------------- */
 
-/* Switches from the current G to its M's g0, which then calls fn(gp).
- * `dying`: gp will never run again (goexit). Go's mcall. */
-static void mcall(g *(*fn)(g *), bool dying)
+/* Switches from the current G (mp->curg) to mp's g0, which then calls
+ * fn(gp). `dying`: gp will never run again (goexit). Go's mcall. Inlined,
+ * so that the code resuming after the switch returns straight to its
+ * caller. */
+static inline __attribute__((always_inline))
+void mcall(m *mp, g *(*fn)(g *), bool dying)
 {
-    m *mp = getm();
     g *gp = mp->curg;
     /* The software half of overflow detection (stack.c): a stack without
      * a guard page that is past its end now, or has written into the
@@ -397,7 +398,8 @@ static void mcall(g *(*fn)(g *), bool dying)
         (!gp->stack_guarded && ((volatile uint64_t *)gp->stack_lo)[-1] != 0))
         gort_throw("stack overflow");
     mp->mcall_fn = fn;
-    san_swap(&gp->sched, &mp->g0, mp->g0_stack_lo, mp->g0_stack_size, mp->tsan_g0, dying);
+    san_swap(gort_gogo_g0, &gp->sched, &mp->g0, mp->g0_stack_lo, mp->g0_stack_size,
+             mp->tsan_g0, dying);
 }
 
 bool parkunlock_c(g *gp, void *l)
@@ -439,7 +441,7 @@ void gopark(bool (*unlockf)(g *, void *), void *l, const char *reason)
     mp->waitlock = l;
     gp->waitreason = reason;
     gp->waitsince = coarsetime();
-    mcall(park_m, false);
+    mcall(mp, park_m, false);
 }
 
 /* Makes a parked G runnable. Callable from any G and from g0. */
@@ -479,7 +481,8 @@ static g *gosched_m(g *gp)
 
 void gosched(void)
 {
-    if (getm() == NULL)
+    m *mp = getm();
+    if (mp == NULL || mp->curg == NULL)
         gort_fatal_outside("gosched()");
     /* Nobody else to run and no timer due: yielding would hand the
      * thread straight back to us, so skip the two switches. */
@@ -487,14 +490,18 @@ void gosched(void)
     if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0 &&
         !__atomic_load_n(&sched.exiting, __ATOMIC_RELAXED))
         return;
-    mcall(gosched_m, false);
+    mcall(mp, gosched_m, false);
 }
 
 static g *goexit0(g *gp)
 {
     casgstatus(gp, _Grunning, _Gdead);
     stackfree(gp);
-    __atomic_sub_fetch(&sched.ngoroutines, 1, __ATOMIC_RELAXED);
+    san_fiber_destroy(gp->tsan_fiber);
+    gp->tsan_fiber = NULL;
+    /* Release: whoever sees the count drop (runtime_num_goroutine, a leak
+     * check) also sees everything the goroutine did. */
+    __atomic_sub_fetch(&sched.ngoroutines, 1, __ATOMIC_RELEASE);
     gp->fn = NULL;
     gp->arg = NULL;
     gp->waitreason = NULL;
@@ -513,7 +520,7 @@ void goexit(void)
         __atomic_store_n(&sched.maingoexit, 1, __ATOMIC_RELAXED);
     if (trace_enabled)
         trace_instant(getm(), "exit", gp);
-    mcall(goexit0, true);
+    mcall(getm(), goexit0, true);
     gort_throw("goexit: dead goroutine resumed");
 }
 
@@ -531,6 +538,7 @@ static void execute(m *mp, g *gp)
     if (gp->stack_hi == NULL) {
         stackalloc(gp);          /* first run: stacks are attached late */
         gostartcall(gp);
+        gp->tsan_fiber = san_fiber_create();
     }
     __atomic_store_n(&gp->m, mp, __ATOMIC_RELAXED);
     __atomic_store_n(&mp->curg, gp, __ATOMIC_RELAXED);
@@ -541,7 +549,7 @@ static void execute(m *mp, g *gp)
     __atomic_store_n(&mp->nswitch, mp->nswitch + 1, __ATOMIC_RELAXED);
     if (trace_enabled)
         trace_gostart(mp, gp);
-    san_swap(&mp->g0, &gp->sched, gp->stack_lo,
+    san_swap(gort_gogo_g, &mp->g0, &gp->sched, gp->stack_lo,
              (size_t)((char *)gp->stack_hi - (char *)gp->stack_lo), gp->tsan_fiber, false);
     /* Back on g0: gp called mcall. */
     if (trace_enabled)
@@ -793,7 +801,7 @@ int runtime_gomaxprocs(int n)
 
 int runtime_num_goroutine(void)
 {
-    return __atomic_load_n(&sched.ngoroutines, __ATOMIC_RELAXED);
+    return __atomic_load_n(&sched.ngoroutines, __ATOMIC_ACQUIRE);
 }
 
 /* sync.Mutex may spin only where spinning can pay: several CPUs, another

@@ -84,8 +84,9 @@ enum {
 };
 
 /* Saved context of a G or of an M's g0. Everything else (callee-saved
- * registers, MXCSR, x87 control word) is pushed on the stack being left,
- * so the context is its stack pointer alone. See asm_amd64.S. */
+ * registers, a goroutine's MXCSR and x87 control word) is pushed on the
+ * stack being left, so the context is its stack pointer alone. See
+ * asm_amd64.S. */
 typedef struct gobuf { void *sp; } gobuf;
 
 struct g {
@@ -240,7 +241,8 @@ void    stackstats(uint64_t *inuse, uint64_t *sys);
 bool    stack_is_guard(g *gp, void *addr);
 
 /* asm_amd64.S */
-void    gort_swapcontext(gobuf *save, gobuf *load);
+void    gort_gogo_g0(gobuf *save, gobuf *load);   /* goroutine -> g0 */
+void    gort_gogo_g(gobuf *save, gobuf *load);    /* g0 -> goroutine */
 void    gort_gostart(void);
 
 /* os_linux.c */

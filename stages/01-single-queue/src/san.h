@@ -29,11 +29,11 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
-/* Switch from the running context to `to`, saving into `from`.
- * to_lo/to_size: the stack being entered; to_fiber: its TSan fiber;
- * dying: the context being left will never be resumed. */
-static inline void san_swap(gobuf *from, gobuf *to, void *to_lo, size_t to_size,
-                            void *to_fiber, bool dying)
+/* Switch from the running context to `to`, saving into `from`, with sw
+ * (gort_gogo_g0 or gort_gogo_g). to_lo/to_size: the stack being entered;
+ * to_fiber: its TSan fiber; dying: the context left will never resume. */
+static inline void san_swap(void (*sw)(gobuf *, gobuf *), gobuf *from, gobuf *to,
+                            void *to_lo, size_t to_size, void *to_fiber, bool dying)
 {
 #ifdef GORT_ASAN
     void *fake = NULL;
@@ -46,7 +46,7 @@ static inline void san_swap(gobuf *from, gobuf *to, void *to_lo, size_t to_size,
 #else
     (void)to_fiber;
 #endif
-    gort_swapcontext(from, to);
+    sw(from, to);
 #ifdef GORT_ASAN
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #endif

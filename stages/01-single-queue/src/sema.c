@@ -142,10 +142,13 @@ void semrelease1(uint32_t *addr, bool handoff)
     unlock(&root->lock);
     if (s == NULL)
         return;
-    if (handoff && cansemacquire(addr))
+    /* s lives on the waiter's stack: once it is readied it may run, return
+     * and reuse that memory, so nothing of s is read after goready. */
+    bool handed = handoff && cansemacquire(addr);
+    if (handed)
         s->ticket = 1;
     goready(s->g);
-    if (s->ticket == 1 && getg() != NULL) {
+    if (handed && getg() != NULL) {
         /* Direct hand-off: let the waiter run now rather than racing it
          * for the lock we just gave away (Go's goyield). */
         gosched();

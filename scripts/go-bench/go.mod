@@ -1,0 +1,3 @@
+module gort/gobench
+
+go 1.19
