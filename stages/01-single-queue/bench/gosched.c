@@ -17,12 +17,10 @@
  * is the cost of the scheduler's round trip (and of its lock) more than of
  * a context switch.
  *
- * Caveat at GOMAXPROCS=2: Go's Gosched always goes through the scheduler
- * (goschedImpl: onto the global queue, schedule()), even when it will pick
- * the same goroutine again. Stage 01's gosched returns at once when the run
- * queue is empty, which it usually is here (the other goroutine is running
- * on the other thread), so gort's number there is mostly the cost of that
- * check, not of a switch: do not read its ratio as "switches are faster".
+ * At GOMAXPROCS=2 both goroutines run at once and each gosched puts
+ * itself on the one global queue and takes the head again: there is little
+ * switching, and the number is the price of the shared scheduler lock, as
+ * Go's is the price of its own round trip through schedule().
  *
  * Usage: gosched [N]   (N calls per goroutine, default 1000000).
  * Prints "gosched_switch NS ns".

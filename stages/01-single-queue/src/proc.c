@@ -484,12 +484,7 @@ void gosched(void)
     m *mp = getm();
     if (mp == NULL || mp->curg == NULL)
         gort_fatal_outside("gosched()");
-    /* Nobody else to run and no timer due: yielding would hand the
-     * thread straight back to us, so skip the two switches. */
     checktimers();
-    if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0 &&
-        !__atomic_load_n(&sched.exiting, __ATOMIC_RELAXED))
-        return;
     mcall(mp, gosched_m, false);
 }
 
