@@ -46,7 +46,7 @@
  * switched out already, with gort_gostart as the return address and the G
  * in r12, so its first switch-in "returns" into gort_gostart.
  */
-#ifdef __x86_64__
+#if defined(__x86_64__)
 #define DEFAULT_WORDS 0x0000037F00001F80	/* x87 CW << 32 | MXCSR */
 
 	.text
@@ -138,7 +138,5 @@ default_mxcsr:
 	.long	0x1F80
 default_x87cw:
 	.short	0x037F
-#else
-#error "gort stage 01 has a context switch for x86-64 only"
 #endif
 	.section .note.GNU-stack,"",@progbits

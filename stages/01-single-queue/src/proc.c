@@ -205,11 +205,13 @@ static void gfput(g *gp)
 }
 
 /* Lays out gp's new stack as if gp had been switched out just before its
- * first instruction: gort_gogo_g will "return" into gort_gostart with
- * r12 = gp, and the default control words. Frame layout: asm_amd64.S. */
+ * first instruction: gort_gogo_g will "return" into gort_gostart with the
+ * G in a callee-saved register and the default control words. Frame
+ * layouts: asm_amd64.S, asm_arm64.S. */
 static void gostartcall(g *gp)
 {
     uintptr_t *sp = (uintptr_t *)gp->stack_hi;
+#if defined(__x86_64__)
     *--sp = 0;                              /* keeps gort_gostart's rsp aligned */
     *--sp = (uintptr_t)gort_gostart;        /* return address */
     *--sp = 0;                              /* rbp */
@@ -219,6 +221,12 @@ static void gostartcall(g *gp)
     *--sp = 0;                              /* r14 */
     *--sp = 0;                              /* r15 */
     *--sp = 0x037F00001F80ULL;              /* x87 CW 0x37F, MXCSR 0x1F80 */
+#elif defined(__aarch64__)
+    sp -= 176 / sizeof *sp;                 /* x19..x30, d8..d15, FPCR: all 0 */
+    memset(sp, 0, 176);
+    sp[0] = (uintptr_t)gp;                  /* x19 */
+    sp[11] = (uintptr_t)gort_gostart;       /* x30 */
+#endif
     gp->sched.sp = sp;
 }
 

@@ -30,6 +30,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#if !defined(__x86_64__) && !defined(__aarch64__)
+#error "gort has context switches for x86-64 and arm64 only (src/asm_*.S)"
+#endif
+
 #ifndef GORT_DEBUG
 #define GORT_DEBUG 0
 #endif
@@ -253,7 +257,16 @@ void    minitsignals(m *mp);
 void    unminitsignals(m *mp);
 void    initsig(void);
 void    osyield(void);
-static inline void procyield(int n) { while (n-- > 0) __builtin_ia32_pause(); }
+static inline void procyield(int n)
+{
+    while (n-- > 0) {
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        __asm__ volatile("yield");
+#endif
+    }
+}
 
 /* panic.c */
 _Noreturn void gort_throw(const char *msg);
