@@ -51,17 +51,33 @@
 
 	.text
 
-	.globl	gort_gogo_g0
-	.type	gort_gogo_g0, @function
-/* void gort_gogo_g0(gobuf *save, gobuf *load): leave a goroutine for g0 */
-gort_gogo_g0:
-	.cfi_startproc
+.macro	PUSH_REGS
 	pushq	%rbp
 	pushq	%rbx
 	pushq	%r12
 	pushq	%r13
 	pushq	%r14
 	pushq	%r15
+.endm
+
+/* Pops what PUSH_REGS pushed and jumps to the saved return address. */
+.macro	POP_REGS_AND_GO
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbx
+	popq	%rbp
+	popq	%rdx
+	jmp	*%rdx
+.endm
+
+	.globl	gort_gogo_g0
+	.type	gort_gogo_g0, @function
+/* void gort_gogo_g0(gobuf *save, gobuf *load): leave a goroutine for g0 */
+gort_gogo_g0:
+	.cfi_startproc
+	PUSH_REGS
 	subq	$8, %rsp
 	movq	$0, (%rsp)
 	stmxcsr	(%rsp)
@@ -72,14 +88,7 @@ gort_gogo_g0:
 	movabsq	$DEFAULT_WORDS, %rcx
 	cmpq	%rcx, %rax
 	jne	1f
-0:	popq	%r15
-	popq	%r14
-	popq	%r13
-	popq	%r12
-	popq	%rbx
-	popq	%rbp
-	popq	%rdx
-	jmp	*%rdx
+0:	POP_REGS_AND_GO
 1:	ldmxcsr	default_mxcsr(%rip)	/* rare: the goroutine changed them */
 	fldcw	default_x87cw(%rip)
 	jmp	0b
@@ -91,12 +100,7 @@ gort_gogo_g0:
 /* void gort_gogo_g(gobuf *save, gobuf *load): leave g0 for a goroutine */
 gort_gogo_g:
 	.cfi_startproc
-	pushq	%rbp
-	pushq	%rbx
-	pushq	%r12
-	pushq	%r13
-	pushq	%r14
-	pushq	%r15
+	PUSH_REGS
 	movq	%rsp, (%rdi)
 	movq	(%rsi), %rsp		/* now on the goroutine's stack */
 	movq	(%rsp), %rax
@@ -104,14 +108,7 @@ gort_gogo_g:
 	cmpq	%rcx, %rax
 	jne	1f
 0:	addq	$8, %rsp
-	popq	%r15
-	popq	%r14
-	popq	%r13
-	popq	%r12
-	popq	%rbx
-	popq	%rbp
-	popq	%rdx
-	jmp	*%rdx
+	POP_REGS_AND_GO
 1:	ldmxcsr	(%rsp)			/* rare: restore its own words */
 	fldcw	4(%rsp)
 	jmp	0b

@@ -304,9 +304,9 @@ static void checkschedt(void)
 #endif
 }
 
-static void globrunqput(g *gp)
+/* Appends gp to the run queue. Under sched.lock. */
+static void globrunqputlocked(g *gp)
 {
-    lock(&sched.lock);
     gp->schedlink = NULL;
     if (sched.runqtail)
         sched.runqtail->schedlink = gp;
@@ -315,6 +315,12 @@ static void globrunqput(g *gp)
     sched.runqtail = gp;
     __atomic_store_n(&sched.runqsize, sched.runqsize + 1, __ATOMIC_RELAXED);
     checkschedt();
+}
+
+static void globrunqput(g *gp)
+{
+    lock(&sched.lock);
+    globrunqputlocked(gp);
     unlock(&sched.lock);
 }
 
@@ -473,13 +479,7 @@ static g *gosched_m(g *gp)
     casgstatus(gp, _Grunning, _Grunnable);
     markrunnable(gp);
     lock(&sched.lock);
-    gp->schedlink = NULL;
-    if (sched.runqtail)
-        sched.runqtail->schedlink = gp;
-    else
-        sched.runqhead = gp;
-    sched.runqtail = gp;
-    __atomic_store_n(&sched.runqsize, sched.runqsize + 1, __ATOMIC_RELAXED);
+    globrunqputlocked(gp);
     g *next = NULL;
     if (!__atomic_load_n(&sched.exiting, __ATOMIC_ACQUIRE))
         next = globrunqget();
