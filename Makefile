@@ -120,9 +120,20 @@ bench: deps-bench
 	 done; exit $$rc
 
 # ---- labs and the book (coming in later issues) ----
+# Until labs/run.sh exists, the main job is what the stages can already
+# show: each stage's benchmarks beside Go, and a scheduler timeline of its
+# worker-pool example drawn from a GORT_TRACE file (build/plots/).
 labs:
 	@if [ -f labs/run.sh ]; then bash scripts/deps.sh labs && bash labs/run.sh; \
-	 else echo "make labs: no labs exist yet (labs/run.sh is coming); nothing to run."; fi
+	 else bash scripts/deps.sh labs || exit $$?; \
+	   echo "make labs: the labs are coming (labs/run.sh); meanwhile: benchmarks and timelines"; \
+	   mkdir -p build/plots; rc=0; \
+	   for s in $(STAGES); do n=$$(basename $$s); \
+	     echo "== [$$n] bench (gort beside Go)"; $(MAKE) -s -C $$s bench || rc=1; \
+	     echo "== [$$n] timeline of examples/workerpool at GOMAXPROCS=2"; \
+	     GOMAXPROCS=2 GORT_TRACE=build/plots/$$n-workerpool.json $$s/build/examples/workerpool >/dev/null && \
+	     python3 scripts/trace2png build/plots/$$n-workerpool.json build/plots/$$n-workerpool.png || rc=1; \
+	   done; echo "plots and traces (open the .json in ui.perfetto.dev): build/plots/"; exit $$rc; fi
 
 lab:
 	@if [ -z "$(LAB)" ]; then echo "usage: make lab LAB=name" >&2; exit 2; fi
