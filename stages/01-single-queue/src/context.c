@@ -127,9 +127,7 @@ context_t *context_with_timeout(context_t *parent, int64_t ns)
     c->has_timer = true;
     c->t.f = timeout_fired;
     c->t.arg = c;
-    c->t.when = nanotime() + ns;
-    if (c->t.when < 0)
-        c->t.when = INT64_MAX;
+    c->t.when = deadline_after(ns);
     addtimer(&c->t);
     return c;
 }

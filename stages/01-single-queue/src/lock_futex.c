@@ -89,7 +89,7 @@ void notesleep(note *n)
 /* Sleeps until woken or ns nanoseconds have passed; true if woken. */
 bool notetsleep(note *n, int64_t ns)
 {
-    int64_t deadline = nanotime() + ns;
+    int64_t deadline = deadline_after(ns);
     while (__atomic_load_n(&n->key, __ATOMIC_ACQUIRE) == 0) {
         int64_t left = deadline - nanotime();
         if (left <= 0)

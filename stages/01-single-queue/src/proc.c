@@ -247,7 +247,7 @@ static g *newproc1(void (*fn)(void *), void *arg, const char *fn_name,
     gp->creator_file = file;
     gp->creator_line = line;
     gp->parent_goid = parent ? parent->goid : 0;
-    gp->waitreason = NULL;
+    __atomic_store_n(&gp->waitreason, NULL, __ATOMIC_RELAXED);
     gp->goid = __atomic_add_fetch(&sched.goidgen, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&sched.ngoroutines, 1, __ATOMIC_RELAXED);
     casgstatus(gp, _Gdead, _Grunnable);
@@ -453,8 +453,8 @@ void gopark(bool (*unlockf)(g *, void *), void *l, const char *reason)
         gort_fatal_outside(reason);
     mp->waitunlockf = unlockf;
     mp->waitlock = l;
-    gp->waitreason = reason;
-    gp->waitsince = coarsetime();
+    __atomic_store_n(&gp->waitreason, reason, __ATOMIC_RELAXED);
+    __atomic_store_n(&gp->waitsince, coarsetime(), __ATOMIC_RELAXED);
     mcall(mp, park_m, false);
 }
 
@@ -507,7 +507,7 @@ static g *goexit0(g *gp)
     __atomic_sub_fetch(&sched.ngoroutines, 1, __ATOMIC_RELEASE);
     gp->fn = NULL;
     gp->arg = NULL;
-    gp->waitreason = NULL;
+    __atomic_store_n(&gp->waitreason, NULL, __ATOMIC_RELAXED);
     gp->param = NULL;
     gp->waiting = NULL;
     gfput(gp);

@@ -116,8 +116,8 @@ struct g {
 
     /* atomic: written by the G's owner, read by dumps and checkdead. */
     uint32_t     atomicstatus;
-    const char  *waitreason;    /* Go's words: "chan receive" */
-    int64_t      waitsince;     /* time_now() when it parked */
+    const char  *waitreason;    /* Go's words: "chan receive"; atomic */
+    int64_t      waitsince;     /* coarse time_now() when it parked; atomic */
 
     /* atomic: select's winner flag (chan.c, select.c). */
     uint32_t     selectdone;
@@ -234,6 +234,7 @@ uint32_t fastrandn(uint32_t n);
 bool    parkunlock_c(g *gp, void *lock);  /* unlockf that unlocks a mutex */
 bool    mutex_can_spin(int iter);         /* sync.c's runtime_canSpin */
 int64_t nanotime(void);
+int64_t deadline_after(int64_t ns);      /* now + ns, saturated (time.c) */
 
 /* stack.c */
 g      *galloc(void);                     /* a zeroed G, no stack yet */

@@ -47,8 +47,9 @@ void schedtrace(bool detailed, FILE *out)
         if (st == _Gdead)
             continue;
         m *mp = __atomic_load_n(&gp->m, __ATOMIC_RELAXED);
+        const char *reason = __atomic_load_n(&gp->waitreason, __ATOMIC_RELAXED);
         fprintf(out, "  G%lld: status=%u(%s) m=%lld lockedm=-1\n", (long long)gp->goid, st,
-                st == _Gwaiting && gp->waitreason ? gp->waitreason : "",
+                st == _Gwaiting && reason ? reason : "",
                 mp ? (long long)mp->id : -1LL);
     }
     unlock(&allglock);

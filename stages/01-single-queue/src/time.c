@@ -196,6 +196,16 @@ int64_t time_now(void)
     return nanotime();
 }
 
+/* The instant ns from now, saturated at INT64_MAX ("never"): now + ns
+ * would overflow for a huge ns, and signed overflow is undefined in C. */
+int64_t deadline_after(int64_t ns)
+{
+    int64_t now = nanotime();
+    if (ns <= 0)
+        return now;
+    return ns > INT64_MAX - now ? INT64_MAX : now + ns;
+}
+
 static void goready_timer(void *arg, int64_t now)
 {
     (void)now;
@@ -228,9 +238,7 @@ void time_sleep(int64_t ns)
     t->f = goready_timer;
     t->arg = gp;
     t->period = 0;
-    t->when = nanotime() + ns;
-    if (t->when < 0)
-        t->when = INT64_MAX;     /* overflow: sleep "forever" */
+    t->when = deadline_after(ns);
     gopark(resetforsleep, NULL, "sleep");
 }
 
@@ -251,12 +259,6 @@ static void sendtime(void *arg, int64_t now)
     chan_try_send(arg, &now);
 }
 
-static int64_t when(int64_t ns)
-{
-    int64_t w = nanotime() + (ns > 0 ? ns : 0);
-    return w < 0 ? INT64_MAX : w;
-}
-
 static time_timer *newchantimer(int64_t ns, int64_t period)
 {
     time_timer *tt = calloc(1, sizeof *tt);
@@ -266,7 +268,7 @@ static time_timer *newchantimer(int64_t ns, int64_t period)
     tt->t.idx = -1;
     tt->t.f = sendtime;
     tt->t.arg = tt->c;
-    tt->t.when = when(ns);
+    tt->t.when = deadline_after(ns);
     tt->t.period = period;
     addtimer(&tt->t);
     return tt;
@@ -290,7 +292,7 @@ chan_t *time_after(int64_t ns)
 time_timer *time_new_timer(int64_t ns) { return newchantimer(ns, 0); }
 chan_t *time_timer_chan(time_timer *t) { return t->c; }
 bool time_timer_stop(time_timer *t) { return deltimer(&t->t); }
-bool time_timer_reset(time_timer *t, int64_t ns) { return modtimer(&t->t, when(ns), 0); }
+bool time_timer_reset(time_timer *t, int64_t ns) { return modtimer(&t->t, deadline_after(ns), 0); }
 
 void time_timer_free(time_timer *t)
 {

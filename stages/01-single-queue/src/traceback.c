@@ -28,7 +28,10 @@ static const char *statusname(g *gp, uint32_t st)
     case _Grunnable: return "runnable";
     case _Grunning:  return "running";
     case _Gsyscall:  return "syscall";
-    case _Gwaiting:  return gp->waitreason ? gp->waitreason : "waiting";
+    case _Gwaiting: {
+        const char *r = __atomic_load_n(&gp->waitreason, __ATOMIC_RELAXED);
+        return r ? r : "waiting";
+    }
     case _Gdead:     return "dead";
     default:         return "idle";
     }
@@ -40,8 +43,9 @@ static void printone(FILE *out, g *gp, bool current)
     if (current)
         fprintf(out, "goroutine %lld [running]:\n", (long long)gp->goid);
     else if (st == _Gwaiting) {
-        int64_t mins = (nanotime() - gp->waitsince) / 60000000000LL;
-        if (gp->waitsince != 0 && mins >= 1)
+        int64_t since = __atomic_load_n(&gp->waitsince, __ATOMIC_RELAXED);
+        int64_t mins = (nanotime() - since) / 60000000000LL;
+        if (since != 0 && mins >= 1)
             fprintf(out, "goroutine %lld [%s, %lld minute%s]:\n", (long long)gp->goid,
                     statusname(gp, st), (long long)mins, mins == 1 ? "" : "s");
         else
@@ -90,7 +94,7 @@ int runtime_leak_check(int64_t timeout_ns, FILE *report)
     g *self = getg();
     if (self == NULL)
         gort_fatal_outside("runtime_leak_check()");
-    int64_t deadline = nanotime() + (timeout_ns > 0 ? timeout_ns : 0);
+    int64_t deadline = deadline_after(timeout_ns);
     int64_t step = 100000;      /* 100 us, doubling up to 10 ms */
     while (runtime_num_goroutine() > 1) {
         int64_t left = deadline - nanotime();

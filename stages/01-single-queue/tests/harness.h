@@ -72,6 +72,22 @@
 #define H_SANITIZED 0
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+#define H_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define H_TSAN 1
+#endif
+#endif
+#ifndef H_TSAN
+#define H_TSAN 0
+#endif
+
+/* TSan gives every goroutine a fiber, and a process at most 8128 threads and
+ * fibers alive at once ("Thread limit exceeded. Dying."): under TSan the
+ * stress tests keep fewer goroutines alive at the same time. */
+#define H_MAX_LIVE (H_TSAN ? 6000 : 1000000)
+
 /* Per-test Criterion timeout, in seconds. Sanitizer builds run 5-15x slower. */
 #if H_SANITIZED
 #define H_TIMEOUT 300
@@ -81,6 +97,8 @@
 
 /* How much slower than the plain build deadlines in the tests may be. */
 #define H_SLOW (H_SANITIZED ? 10 : 1)
+/* How much wider the gaps between deadlines that must stay ordered are. */
+#define H_GAP (H_SANITIZED ? 3 : 1)
 
 #define H_FN static __attribute__((unused))
 
@@ -421,6 +439,70 @@ H_FN void h_expect_death(int (*main_fn)(int, char **), const char *want, int dum
 }
 
 /* ---- Small helpers used by several files ------------------------------- */
+
+/* Keeps p reachable for LeakSanitizer: for objects a test deliberately leaves
+ * behind, such as a channel that abandoned goroutines stay blocked on (it
+ * must not be freed while they are inside a call on it). */
+static void *volatile h_kept[64];
+static atomic_int h_nkept;
+static inline void *h_keep(void *p)
+{
+    int i = atomic_fetch_add(&h_nkept, 1);
+    if (i < 64)
+        h_kept[i] = p;
+    return p;
+}
+
+/* Threads in this process now ("Threads:" in /proc/self/status), or -1. */
+H_FN int h_count_threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    int n = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+static void *h_nothing_thread(void *arg) { return arg; }
+
+/* The baseline for comparing before and after runtime_main (not from a
+ * goroutine). Starts and joins a thread first, because TSan starts its
+ * background thread at the first pthread_create, and that one must not be
+ * counted as a thread the runtime forgot to join; then lets the count settle
+ * (see h_threads_after). */
+H_FN int h_threads_before(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, h_nothing_thread, NULL) == 0)
+        pthread_join(t, NULL);
+    int n = h_count_threads();
+    for (int i = 0; i < 200; i++) {
+        usleep(1000);
+        int m = h_count_threads();
+        if (m == n)
+            break;
+        n = m;
+    }
+    return n;
+}
+
+/* The thread count once it has come down to before (or after a deadline).
+ * pthread_join can return a moment before the kernel stops counting the
+ * joined thread (it clears the tid at exit before it unlinks the task), so a
+ * count taken straight after runtime_main may still include its threads. */
+H_FN int h_threads_after(int before)
+{
+    int64_t deadline = h_now() + H_SEC(2) * H_SLOW;
+    int n;
+    while ((n = h_count_threads()) > before && h_now() < deadline)
+        usleep(1000);
+    return n;
+}
 
 /* A channel of ints. */
 static inline chan_t *h_chan_int(size_t cap) { return chan_make(sizeof(int), cap); }

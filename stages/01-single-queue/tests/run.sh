@@ -6,6 +6,8 @@
 #     PASS: test_chan (GOMAXPROCS=2)
 #     FAIL: test_chan (GOMAXPROCS=2)      followed by Criterion's output
 # and closes with "N passed, N failed". Exit status 0 only when none failed.
+# A run whose output holds a sanitizer report (ASan, LSan, TSan, UBSan) fails
+# even when Criterion counted every test as passed.
 #
 # Environment: GORT_STRESS_SCALE (default 1) multiplies the stress sizes;
 # GORT_TEST_FILTER, when set, is handed to Criterion's --filter.
@@ -45,7 +47,13 @@ for bin in "$dir"/test_*; do
             GOMAXPROCS=$procs $limiter "$bin" -j1 >"$log" 2>&1
         fi
         status=$?
-        if [ $status -eq 0 ]; then
+        # Criterion passes a test whose process reports a leak or a race at
+        # exit; a sanitizer report anywhere in the output fails the run.
+        sanitizer=0
+        if grep -Eq 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|WARNING: ThreadSanitizer|runtime error: ' "$log"; then
+            sanitizer=1
+        fi
+        if [ $status -eq 0 ] && [ $sanitizer -eq 0 ]; then
             passed=$((passed + 1))
             echo "PASS: $name (GOMAXPROCS=$procs)"
         else
@@ -53,6 +61,9 @@ for bin in "$dir"/test_*; do
             echo "FAIL: $name (GOMAXPROCS=$procs)"
             if [ $status -eq 124 ] || [ $status -eq 137 ]; then
                 echo "  (the binary ran past ${outer_limit} s and was killed)"
+            fi
+            if [ $sanitizer -eq 1 ]; then
+                echo "  (a sanitizer reported an error)"
             fi
             sed 's/^/  /' "$log"
         fi

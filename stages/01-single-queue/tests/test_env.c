@@ -181,9 +181,18 @@ static int child_sleep_150ms(int argc, char **argv)
     return 0;
 }
 
+/* Also checks that runtime_main joined every thread it started, the
+ * schedtrace thread included: the child exits 90 if not. */
 static int run_child_sleep(void)
 {
-    return runtime_main(child_sleep_150ms, 0, NULL);
+    int before = h_threads_before();
+    int rc = runtime_main(child_sleep_150ms, 0, NULL);
+    int after = h_threads_after(before);
+    if (after > before) {
+        printf("threads: %d before runtime_main, still %d 2 s after\n", before, after);
+        return 90;
+    }
+    return rc;
 }
 
 Test(env, schedtrace_prints_sched_lines, .timeout = H_TIMEOUT)
@@ -192,7 +201,8 @@ Test(env, schedtrace_prints_sched_lines, .timeout = H_TIMEOUT)
     h_child r;
     char how[128];
     h_child_run(&r, run_child_sleep, env, 20);
-    cr_assert(h_exited_with(&r, 0), "the child %s; stderr:\n%s", h_child_how(&r, how, sizeof how), r.err);
+    cr_assert(h_exited_with(&r, 0), "the child %s; stdout:\n%s\nstderr:\n%s",
+              h_child_how(&r, how, sizeof how), r.out, r.err);
     int lines = 0;
     for (const char *p = r.err; (p = strstr(p, "SCHED ")) != NULL; p++)
         lines += p == r.err || p[-1] == '\n';
@@ -217,7 +227,8 @@ Test(env, scheddetail_adds_thread_and_goroutine_lines, .timeout = H_TIMEOUT)
     h_child r;
     char how[128];
     h_child_run(&r, run_child_sleep, env, 20);
-    cr_assert(h_exited_with(&r, 0), "the child %s; stderr:\n%s", h_child_how(&r, how, sizeof how), r.err);
+    cr_assert(h_exited_with(&r, 0), "the child %s; stdout:\n%s\nstderr:\n%s",
+              h_child_how(&r, how, sizeof how), r.out, r.err);
     cr_assert(count_line_prefix(r.err, "SCHED ") >= 1, "no SCHED line:\n%s", r.err);
     cr_assert(count_line_prefix(r.err, "  M") >= 2, "no per-thread \"  M<id>:\" lines:\n%s", r.err);
     /* main is sleeping: Go prints it as "  G1: status=4(sleep) ..." */
@@ -232,7 +243,8 @@ Test(env, no_schedtrace_no_sched_lines, .timeout = H_TIMEOUT)
     h_child r;
     char how[128];
     h_child_run(&r, run_child_sleep, env, 20);
-    cr_assert(h_exited_with(&r, 0), "the child %s; stderr:\n%s", h_child_how(&r, how, sizeof how), r.err);
+    cr_assert(h_exited_with(&r, 0), "the child %s; stdout:\n%s\nstderr:\n%s",
+              h_child_how(&r, how, sizeof how), r.out, r.err);
     cr_assert(strstr(r.err, "SCHED ") == NULL, "SCHED lines without GODEBUG:\n%s", r.err);
     h_child_free(&r);
 }
@@ -243,7 +255,8 @@ Test(env, malformed_schedtrace_is_reported, .timeout = H_TIMEOUT)
     h_child r;
     char how[128];
     h_child_run(&r, run_child_sleep, env, 20);
-    cr_assert(h_exited_with(&r, 0), "the child %s; stderr:\n%s", h_child_how(&r, how, sizeof how), r.err);
+    cr_assert(h_exited_with(&r, 0), "the child %s; stdout:\n%s\nstderr:\n%s",
+              h_child_how(&r, how, sizeof how), r.out, r.err);
     cr_assert(strstr(r.err, "schedtrace") != NULL && strstr(r.err, "fast") != NULL,
               "GODEBUG=schedtrace=fast not reported:\n%s", r.err);
     h_child_free(&r);

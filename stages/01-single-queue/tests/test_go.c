@@ -418,7 +418,7 @@ Test(runtime_main, runs_again_in_the_same_process, .timeout = H_TIMEOUT)
 
 /* Goroutines alive when main_fn returns are abandoned: runtime_main returns
  * anyway, promptly, and the next run starts with goroutine 1 alone. */
-static chan_t *abandoned_chan;   /* global: stays reachable for LeakSanitizer */
+static chan_t *abandoned_chan;
 static atomic_int spin_stop;
 
 static void spin_yielding(void *arg)
@@ -431,7 +431,7 @@ static void long_sleeper(void *arg) { time_sleep(H_SEC(20)); }
 
 static int abandon(int argc, char **argv)
 {
-    abandoned_chan = h_chan_int(0);
+    abandoned_chan = h_keep(h_chan_int(0));   /* never freed: goroutines stay inside */
     for (int i = 0; i < 5; i++)
         go(park_on, abandoned_chan);
     go(spin_yielding, NULL);
@@ -460,6 +460,83 @@ Test(runtime_main, abandons_live_goroutines, .timeout = H_TIMEOUT)
               took / 1e9);
     cr_assert_eq(runtime_main(fresh_start, 0, NULL), 4);
     h_assert_checks("abandons_live_goroutines");
+}
+
+/* Every runtime thread is stopped and joined before runtime_main returns. */
+static void sleep_1ms(void *arg) { time_sleep(H_MS(1)); sync_wg_done(arg); }
+
+static int busy_run(int argc, char **argv)
+{
+    sync_waitgroup wg = SYNC_WAITGROUP_INIT;
+    sync_wg_add(&wg, 50);
+    for (int i = 0; i < 50; i++)
+        go(sleep_1ms, &wg);
+    sync_wg_wait(&wg);
+    chan_t *t = time_after(H_MS(1));
+    int64_t v;
+    CHECK(chan_recv(t, &v));
+    chan_free(t);
+    CHECK_GE(h_count_threads(), runtime_gomaxprocs(0));   /* GOMAXPROCS threads exist meanwhile */
+    return 0;
+}
+
+Test(runtime_main, joins_every_thread_it_started, .timeout = H_TIMEOUT)
+{
+    h_reset();
+    int before = h_threads_before();
+    cr_assert(before >= 1);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(runtime_main(busy_run, 0, NULL), 0);
+        int after = h_threads_after(before);
+        cr_assert(after <= before, "run %d: %d threads before runtime_main, still %d 2 s after",
+                  i, before, after);
+    }
+    h_assert_checks("joins_every_thread_it_started");
+}
+
+/* All user code runs on goroutine stacks, main_fn included: not on the
+ * stack of the thread that called runtime_main. */
+static char *caller_lo, *caller_hi;
+
+static bool on_caller_stack(const void *p)
+{
+    return (const char *)p >= caller_lo && (const char *)p < caller_hi;
+}
+
+static void where_am_i(void *arg)
+{
+    int local = 0;
+    CHECK(!on_caller_stack(&local), "a goroutine runs on the caller's thread stack");
+    h_send_int(arg, local + 1);
+}
+
+static int stack_check_main(int argc, char **argv)
+{
+    int local = 0;
+    CHECK(!on_caller_stack(&local), "main_fn runs on the caller's thread stack (%p in [%p, %p))",
+          (void *)&local, (void *)caller_lo, (void *)caller_hi);
+    chan_t *c = h_chan_int(0);
+    go(where_am_i, c);
+    CHECK_EQ(h_recv_int(c), 1);
+    chan_free(c);
+    return 0;
+}
+
+Test(runtime_main, main_fn_runs_on_a_goroutine_stack, .timeout = H_TIMEOUT)
+{
+    pthread_attr_t attr;
+    void *lo;
+    size_t size;
+    cr_assert_eq(pthread_getattr_np(pthread_self(), &attr), 0);
+    cr_assert_eq(pthread_attr_getstack(&attr, &lo, &size), 0);
+    pthread_attr_destroy(&attr);
+    caller_lo = lo;
+    caller_hi = (char *)lo + size;
+    int here = 0;
+    cr_assert(on_caller_stack(&here), "the stack bounds are wrong");
+    h_reset();
+    cr_assert_eq(runtime_main(stack_check_main, 0, NULL), 0);
+    h_assert_checks("main_fn_runs_on_a_goroutine_stack");
 }
 
 /* GO_MAIN-style naming: runtime_main_named runs and returns like runtime_main. */

@@ -75,6 +75,81 @@ GTEST(dump, shows_a_parked_receiver_as_go_does)
     chan_free(c);
 }
 
+/* The block of the dump whose function line starts with fn (e.g. "worker("),
+ * malloc'd, or NULL. */
+static char *block_running(const char *dump, const char *fn)
+{
+    for (const char *p = dump; p != NULL;) {
+        long long id;
+        if (sscanf(p, "goroutine %lld [", &id) == 1) {
+            char *b = h_dump_block(dump, id);
+            const char *nl = b ? strchr(b, '\n') : NULL;
+            if (nl && strncmp(nl + 1, fn, strlen(fn)) == 0)
+                return b;
+            free(b);
+        }
+        p = strstr(p, "\ngoroutine ");
+        if (p != NULL)
+            p++;
+    }
+    return NULL;
+}
+
+static void not_yet_run(void *arg)
+{
+    int v;
+    chan_recv(arg, &v);
+}
+
+GTEST(dump, a_new_goroutine_is_runnable)
+{
+    chan_t *c = h_chan_int(0);
+    go(not_yet_run, c);
+    char *d = h_dump();                 /* main has not yielded since go() */
+    char *b = block_running(d, "not_yet_run(");
+    CHECK(b != NULL, "no block running not_yet_run( in:\n%s", d);
+    if (b != NULL && runtime_gomaxprocs(0) == 1)
+        CHECK(strstr(b, " [runnable]:\n") != NULL, "at GOMAXPROCS=1 it cannot have run yet:\n%s", b);
+    free(b);
+    free(d);
+    h_send_int(c, 1);
+    chan_free(c);
+}
+
+/* "created by F in goroutine N" names the creating goroutine, not always 1. */
+static atomic_llong spawner_id, grandchild_id;
+static void grandchild(void *arg)
+{
+    atomic_store(&grandchild_id, goid());
+    int v;
+    chan_recv(arg, &v);
+}
+static void spawner(void *arg)
+{
+    atomic_store(&spawner_id, goid());
+    go(grandchild, arg);
+}
+
+GTEST(dump, created_by_names_the_creating_goroutine)
+{
+    atomic_store(&spawner_id, 0);
+    atomic_store(&grandchild_id, 0);
+    chan_t *c = h_chan_int(0);
+    go(spawner, c);
+    CHECK(WAIT_UNTIL(atomic_load(&grandchild_id) != 0, 2000));
+    int64_t id = atomic_load(&grandchild_id);
+    CHECK(h_wait_parked(id, "chan receive", 2000));
+    char *d = h_dump();
+    char *b = h_dump_block(d, id);
+    char want[96];
+    snprintf(want, sizeof want, "created by spawner in goroutine %lld", (long long)atomic_load(&spawner_id));
+    CHECK(b != NULL && strstr(b, want) != NULL, "no \"%s\" in:\n%s", want, b ? b : d);
+    free(b);
+    free(d);
+    h_send_int(c, 1);
+    chan_free(c);
+}
+
 /* One goroutine per wait reason. Each records its id, then blocks. */
 enum { W_SEND, W_RECV_NIL, W_SEND_NIL, W_SELECT, W_SELECT_NONE, W_SLEEP, W_MUTEX, W_WG, W_N };
 static const char *const reasons[W_N] = {

@@ -104,6 +104,10 @@ PANIC_TEST(close_of_nil_channel)
 static void close_twice_and_report(void *arg)
 {
     printf("gid=%lld\n", (long long)goid());
+    /* main must be parked, not still on its way into chan_recv on another
+     * thread, for the dump to show it as [chan receive] */
+    if (!h_wait_parked(1, "chan receive", 2000))
+        printf("main never parked\n");
     fflush(stdout);
     chan_close(arg);
     chan_close(arg);
@@ -133,6 +137,41 @@ PANIC_TEST(panic_in_a_goroutine_dumps_every_goroutine)
     cr_assert(strstr(r.err, "panic: close of closed channel") < strstr(r.err, want),
               "message after the dump:\n%s", r.err);
     h_child_free(&r);
+}
+
+/* A select parked on a send case panics when that channel is closed. */
+static void close_after_parking(void *arg)
+{
+    if (!h_wait_parked(1, "select", 2000))
+        printf("main never parked in select\n");
+    fflush(stdout);
+    chan_close(arg);
+}
+static int close_under_parked_select_send(int argc, char **argv)
+{
+    chan_t *c = h_chan_int(0), *other = h_chan_int(0);
+    go(close_after_parking, c);
+    int v = 1, x;
+    select_case cs[2] = {
+        { .c = other, .dir = SELECT_RECV, .elem = &x },
+        { .c = c, .dir = SELECT_SEND, .elem = &v },
+    };
+    chan_select(cs, 2, true);
+    return 0;
+}
+PANIC_TEST(close_wakes_a_parked_select_send_into_a_panic)
+{
+    h_expect_death(close_under_parked_select_send, "panic: send on closed channel", 1);
+}
+
+static int make_huge_chan(int argc, char **argv)
+{
+    chan_make(8, SIZE_MAX / 4);
+    return 0;
+}
+PANIC_TEST(makechan_size_out_of_range)
+{
+    h_expect_death(make_huge_chan, "panic: makechan: size out of range", 1);
 }
 
 /* ---- sync ------------------------------------------------------------------- */
@@ -298,6 +337,31 @@ PANIC_TEST(deadlock_in_every_blocking_call)
     h_expect_death(deadlock_select_none, DEADLOCK, 1);
     h_expect_death(deadlock_nil_recv, DEADLOCK, 1);
     h_expect_death(deadlock_after_timer, DEADLOCK, 1);
+}
+
+/* Go: Goexit in the main goroutine lets the others run on; when the last one
+ * exits, "no goroutines (main called runtime.Goexit) - deadlock!". */
+static void finish_later(void *arg)
+{
+    time_sleep(H_MS(20));
+    printf("other goroutine finished\n");
+    fflush(stdout);
+}
+static int main_goexit(int argc, char **argv)
+{
+    go(finish_later, NULL);
+    goexit();
+    printf("goexit returned\n");
+    return 0;
+}
+PANIC_TEST(goexit_in_main_then_no_goroutines)
+{
+    h_child r;
+    h_expect_death_in(&r, main_goexit, "fatal error: no goroutines (main called runtime.Goexit) - deadlock!", -1);
+    cr_assert(strstr(r.out, "other goroutine finished") != NULL,
+              "the other goroutine did not run to its end after main's goexit; stdout:\n%s", r.out);
+    cr_assert(strstr(r.out, "goexit returned") == NULL, "goexit returned in main");
+    h_child_free(&r);
 }
 
 /* ---- stack overflow -------------------------------------------------------------- */

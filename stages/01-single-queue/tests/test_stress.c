@@ -39,6 +39,8 @@ static void fan_consumer(void *arg)
 GTEST(stress, ten_thousand_goroutines_fan_in)
 {
     long n = 10000L * h_scale();
+    if (n > H_MAX_LIVE)
+        n = H_MAX_LIVE;          /* TSan's fiber limit: see harness.h */
     memset(&prod_wg, 0, sizeof prod_wg);
     memset(&cons_wg, 0, sizeof cons_wg);
     for (int i = 0; i < 4; i++) {
@@ -117,6 +119,8 @@ static void sel_consumer(void *arg)
 GTEST(stress, selects_sending_and_receiving)
 {
     int producers = 100 * h_scale(), consumers = 20;
+    if (producers > H_MAX_LIVE / 2)
+        producers = H_MAX_LIVE / 2;
     sa = h_chan_int(0);
     sb = h_chan_int(2);
     squit = h_chan_int(0);
@@ -214,6 +218,8 @@ static void tree(void *arg)
 GTEST(stress, spawn_tree)
 {
     int depth = 12 + (h_scale() > 1) * 2;       /* 8191 goroutines, more when scaled */
+    while ((1 << (depth + 1)) > H_MAX_LIVE)
+        depth--;                                /* TSan's fiber limit: see harness.h */
     chan_t *c = h_chan_int(1);
     struct node root = { depth, c };
     go(tree, &root);
@@ -269,6 +275,8 @@ static void contender(void *arg)
 GTEST(stress, many_mutex_contenders)
 {
     int n = 100 * h_scale();
+    if (n > H_MAX_LIVE / 2)
+        n = H_MAX_LIVE / 2;
     memset(&smu, 0, sizeof smu);
     scounter = 0;
     atomic_store(&sinside, 0);
@@ -297,6 +305,8 @@ static void wait_for_close(void *arg)
 GTEST(stress, close_wakes_thousands)
 {
     int n = 3000 * h_scale();
+    if (n > H_MAX_LIVE)
+        n = H_MAX_LIVE;
     atomic_store(&closed_seen, 0);
     chan_t *c = h_chan_int(0);
     for (int i = 0; i < n; i++)
@@ -323,12 +333,101 @@ static void random_sleeper(void *arg)
 GTEST(stress, thousands_of_sleepers)
 {
     int n = 2000 * h_scale();
+    if (n > H_MAX_LIVE)
+        n = H_MAX_LIVE;
     memset(&prod_wg, 0, sizeof prod_wg);
     sync_wg_add(&prod_wg, n);
     for (intptr_t i = 0; i < n; i++)
         go(random_sleeper, (void *)i);
     sync_wg_wait(&prod_wg);
     CHECK(WAIT_UNTIL(runtime_num_goroutine() == 1, 5000));
+}
+
+/* ---- ping-pong pairs: lost wake-ups hang or trip the deadlock detector ------- */
+
+struct pair { chan_t *ping, *pong; int rounds; };
+
+static void ponger(void *arg)
+{
+    struct pair *p = arg;
+    int v;
+    while (chan_recv(p->ping, &v))
+        chan_send(p->pong, &(int){ v + 1 });
+}
+
+static void pinger(void *arg)
+{
+    struct pair *p = arg;
+    int bad = 0;
+    for (int i = 0; i < p->rounds; i++) {
+        h_send_int(p->ping, i);
+        bad += h_recv_int(p->pong) != i + 1;
+    }
+    CHECK_EQ(bad, 0);
+    chan_close(p->ping);
+    sync_wg_done(&prod_wg);
+}
+
+GTEST(stress, ping_pong_pairs)
+{
+    enum { PAIRS = 8 };
+    static struct pair pairs[PAIRS];
+    memset(&prod_wg, 0, sizeof prod_wg);
+    sync_wg_add(&prod_wg, PAIRS);
+    for (int i = 0; i < PAIRS; i++) {
+        /* unbuffered, and capacity 1 (the full/empty edge every time) */
+        pairs[i] = (struct pair){ h_chan_int(i % 2), h_chan_int(i % 2), 20000 * h_scale() / (H_SANITIZED ? 10 : 1) };
+        go(ponger, &pairs[i]);
+        go(pinger, &pairs[i]);
+    }
+    sync_wg_wait(&prod_wg);
+    CHECK(WAIT_UNTIL(runtime_num_goroutine() == 1, 5000));
+    for (int i = 0; i < PAIRS; i++) {
+        chan_free(pairs[i].ping);
+        chan_free(pairs[i].pong);
+    }
+}
+
+/* ---- timers racing their own chan_free ------------------------------------------- */
+
+static void after_racer(void *arg)
+{
+    chan_t *data = arg;
+    int bad = 0;
+    for (int i = 0; i < 300; i++) {
+        chan_t *t = time_after((int64_t)((i * 37) % 200) * 1000);   /* 0..200 us */
+        int64_t when = 0;
+        int v;
+        select_case cs[2] = {
+            { .c = t, .dir = SELECT_RECV, .elem = &when },
+            { .c = data, .dir = SELECT_RECV, .elem = &v },
+        };
+        bool block = i % 3 != 0;
+        int k = chan_select(cs, 2, block);
+        bad += (block && k < 0) || k > 1 || (k == 0 && (!cs[0].ok || when <= 0));
+        chan_free(t);                    /* often while its timer is due or firing */
+    }
+    CHECK_EQ(bad, 0);
+    sync_wg_done(&prod_wg);
+}
+
+GTEST(stress, time_after_freed_while_firing)
+{
+    int n = 8 * h_scale();
+    chan_t *data = h_chan_int(4);
+    memset(&prod_wg, 0, sizeof prod_wg);
+    sync_wg_add(&prod_wg, n);
+    for (int i = 0; i < n; i++)
+        go(after_racer, data);
+    int sent = 0;
+    while (sent < 200 && runtime_num_goroutine() > 1) {
+        if (chan_try_send(data, &sent))
+            sent++;
+        time_sleep(50 * 1000);
+    }
+    sync_wg_wait(&prod_wg);
+    CHECK(WAIT_UNTIL(runtime_num_goroutine() == 1, 5000));
+    chan_free(data);
 }
 
 /* ---- 200 runtime_main calls in one process ---------------------------------------- */

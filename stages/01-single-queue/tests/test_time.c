@@ -103,7 +103,7 @@ struct ordered { chan_t *out; int ms; };
 static void sleep_then_send(void *arg)
 {
     struct ordered *o = arg;
-    time_sleep(H_MS(o->ms));
+    time_sleep(H_MS(o->ms) * H_GAP);
     h_send_int(o->out, o->ms);
 }
 
@@ -167,6 +167,25 @@ GTEST(after, freed_before_it_fires)
     chan_free(c);
 }
 
+GTEST(after, huge_durations_do_not_overflow)
+{
+    chan_t *a = time_after(INT64_MAX);
+    time_timer *t = time_new_timer(INT64_MAX - 1);
+    time_ticker *k = time_new_ticker(INT64_MAX);
+    time_sleep(H_MS(5));
+    CHECK_EQ(chan_len(a), 0);                       /* a wrapped deadline would fire now */
+    CHECK_EQ(chan_len(time_timer_chan(t)), 0);
+    CHECK_EQ(chan_len(time_ticker_chan(k)), 0);
+    CHECK(time_timer_stop(t), "a timer due in 292 years was not pending");
+    chan_free(a);
+    time_timer_free(t);
+    time_ticker_free(k);
+    context_t *ctx = context_with_timeout(context_background(), INT64_MAX);
+    time_sleep(H_MS(5));
+    CHECK_EQ(context_err(ctx), CONTEXT_OK);
+    context_free(ctx);
+}
+
 GTEST(after, wakes_a_select)
 {
     chan_t *never = h_chan_int(0);
@@ -187,7 +206,7 @@ GTEST(after, wakes_a_select)
 
 /* A goroutine blocked on a timer channel is not a deadlock, even when every
  * other goroutine is blocked for good. */
-static chan_t *forgotten;   /* reachable for LeakSanitizer */
+static chan_t *forgotten;
 static void block_forever(void *arg)
 {
     int v;
@@ -196,7 +215,7 @@ static void block_forever(void *arg)
 
 GTEST(after, pending_timer_is_not_a_deadlock)
 {
-    forgotten = h_chan_int(0);
+    forgotten = h_keep(h_chan_int(0));   /* never freed: a goroutine stays inside */
     go(block_forever, forgotten);
     chan_t *t = time_after(H_MS(50));
     int64_t v;
@@ -344,9 +363,9 @@ GTEST(ticker, ticks_every_period)
 
 GTEST(ticker, slow_reader_drops_ticks)
 {
-    time_ticker *tk = time_new_ticker(H_MS(20));
+    time_ticker *tk = time_new_ticker(H_MS(20) * H_GAP);
     chan_t *c = time_ticker_chan(tk);
-    time_sleep(H_MS(200));               /* ~10 ticks come while nobody reads */
+    time_sleep(H_MS(200) * H_GAP);       /* ~10 ticks come while nobody reads */
     CHECK_LE(chan_len(c), 1);
     CHECK(WAIT_UNTIL(chan_len(c) == 1, 2000), "the ticker never ticked");
     int drained = 0;
