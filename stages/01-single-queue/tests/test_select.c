@@ -242,6 +242,9 @@ GTEST(block, select_sender_meets_select_receiver)
         CHECK_EQ(chan_select(cs, 2, true), 1);
         CHECK_EQ(x, 66 + round);
         CHECK(cs[1].ok);
+        /* The sender is woken but may still be inside chan_select, locking
+         * c again to withdraw: s and c must outlive that (API.md: chan_free). */
+        CHECK(WAIT_UNTIL(runtime_num_goroutine() == 1, 2000));
     }
     chan_free(c);
     chan_free(other);
