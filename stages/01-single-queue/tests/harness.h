@@ -235,8 +235,10 @@ H_FN int h_main(int argc, char **argv)
     return h_failures() ? 1 : 0;
 }
 
-/* Runs on Criterion's stack, after the runtime is gone: safe to cr_assert. */
-H_FN void h_report(const char *name, int rc)
+/* For tests that call runtime_main themselves: after it returns, logs every
+ * failed CHECK and asserts that none failed and that some CHECK ran. Runs
+ * on Criterion's stack, after the runtime is gone: safe to cr_assert. */
+H_FN void h_assert_checks(const char *name)
 {
     int nf = h_failures();
     pthread_mutex_lock(&h.mu);
@@ -245,10 +247,17 @@ H_FN void h_report(const char *name, int rc)
     char first[H_MSG_LEN];
     snprintf(first, sizeof first, "%s", h.nmsgs ? h.msgs[0] : "");
     pthread_mutex_unlock(&h.mu);
-    cr_assert(atomic_load(&h.finished), "%s: the body did not run to its end (rc=%d)", name, rc);
     cr_assert(nf == 0, "%s: %d check(s) failed; first: %s", name, nf, first);
-    cr_assert(rc == 0, "%s: runtime_main returned %d, main_fn returned 0", name, rc);
     cr_assert(atomic_load(&h.checks) > 0, "%s: the test checked nothing", name);
+}
+
+/* h_assert_checks, and the body ran to its end and main_fn returned 0. */
+H_FN void h_report(const char *name, int rc)
+{
+    bool finished = atomic_load(&h.finished);
+    h_assert_checks(name);
+    cr_assert(finished, "%s: the body did not run to its end (rc=%d)", name, rc);
+    cr_assert(rc == 0, "%s: runtime_main returned %d, main_fn returned 0", name, rc);
 }
 
 H_FN void h_run(void (*body)(void), const char *name)
@@ -263,20 +272,6 @@ H_FN void h_run(void (*body)(void), const char *name)
 
 #define RUN(body) h_run((body), #body)
 
-/* For tests that call runtime_main themselves: after it returns, asserts that
- * no CHECK failed and that some CHECK ran. */
-H_FN void h_assert_checks(const char *name)
-{
-    int nf = h_failures();
-    pthread_mutex_lock(&h.mu);
-    for (int i = 0; i < h.nmsgs; i++)
-        cr_log_error("%s", h.msgs[i]);
-    char first[H_MSG_LEN];
-    snprintf(first, sizeof first, "%s", h.nmsgs ? h.msgs[0] : "");
-    pthread_mutex_unlock(&h.mu);
-    cr_assert(nf == 0, "%s: %d check(s) failed; first: %s", name, nf, first);
-    cr_assert(atomic_load(&h.checks) > 0, "%s: the test checked nothing", name);
-}
 
 /* GTEST(suite, name[, criterion attributes]) { body run as goroutine 1 } */
 #define GTEST(suite, name, ...)                                                 \
