@@ -113,7 +113,6 @@ void initsig(void)
     sigaction(SIGBUS, &sa, &oldbus);
 }
 
-void uninitsig(void);
 void uninitsig(void)
 {
     sigaction(SIGSEGV, &oldsegv, NULL);

@@ -667,8 +667,6 @@ static void main_goroutine(void *unused)
     notewakeup(&sched.maindone);
 }
 
-void uninitsig(void);
-
 /* Wakes every idle M so it sees sched.exiting, then joins them all. Threads
  * still inside a goroutine that never reaches a scheduling point (stage 01
  * cannot preempt) get a grace period; false if any is still running. */

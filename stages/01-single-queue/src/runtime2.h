@@ -257,6 +257,7 @@ int     getncpu(void);
 void    minitsignals(m *mp);
 void    unminitsignals(m *mp);
 void    initsig(void);
+void    uninitsig(void);
 void    osyield(void);
 static inline void procyield(int n)
 {
@@ -339,7 +340,5 @@ void    metrics_reset(void);
 #define debugcheck(cond, msg) do { (void)sizeof(cond); } while (0)
 #endif
 
-#define atomic_load_u32(p)  __atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define atomic_store_u32(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
 #endif /* GORT_RUNTIME2_H */

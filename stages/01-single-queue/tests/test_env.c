@@ -195,6 +195,15 @@ static int run_child_sleep(void)
     return rc;
 }
 
+static int count_line_prefix(const char *text, const char *prefix)
+{
+    int n = 0;
+    size_t k = strlen(prefix);
+    for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        n += strncmp(p, prefix, k) == 0;
+    return n;
+}
+
 Test(env, schedtrace_prints_sched_lines, .timeout = H_TIMEOUT)
 {
     const char *env[] = { "GODEBUG=schedtrace=10", "GOMAXPROCS=2", NULL };
@@ -203,22 +212,11 @@ Test(env, schedtrace_prints_sched_lines, .timeout = H_TIMEOUT)
     h_child_run(&r, run_child_sleep, env, 20);
     cr_assert(h_exited_with(&r, 0), "the child %s; stdout:\n%s\nstderr:\n%s",
               h_child_how(&r, how, sizeof how), r.out, r.err);
-    int lines = 0;
-    for (const char *p = r.err; (p = strstr(p, "SCHED ")) != NULL; p++)
-        lines += p == r.err || p[-1] == '\n';
+    int lines = count_line_prefix(r.err, "SCHED ");
     cr_assert(lines >= 2, "%d SCHED lines in 150 ms at schedtrace=10:\n%s", lines, r.err);
     cr_assert(strstr(r.err, "gomaxprocs=2") != NULL, "no gomaxprocs=2 field:\n%s", r.err);
     cr_assert(strstr(r.err, "runqueue=") != NULL, "no runqueue= field:\n%s", r.err);
     h_child_free(&r);
-}
-
-static int count_line_prefix(const char *text, const char *prefix)
-{
-    int n = 0;
-    size_t k = strlen(prefix);
-    for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        n += strncmp(p, prefix, k) == 0;
-    return n;
 }
 
 Test(env, scheddetail_adds_thread_and_goroutine_lines, .timeout = H_TIMEOUT)
