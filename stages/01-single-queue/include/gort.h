@@ -55,6 +55,13 @@ int     runtime_num_cpu(void);
 void    runtime_print_goroutines(FILE *out);  /* Go's SIGQUIT-style dump */
 int     runtime_leak_check(int64_t timeout_ns, FILE *report);
 
+/* The seed of every random choice the runtime makes (select's order):
+ * GODEBUG=schedseed=N, or a random one. Fatal errors and panics print it;
+ * at GOMAXPROCS=1 with GODEBUG=fakeclock=1 the same seed replays a run.
+ * The current run's seed, or the last run's once runtime_main has returned;
+ * 0 before the first run. (gort's addition; Go has no counterpart.) */
+uint64_t runtime_schedseed(void);
+
 /* ---- Channels and select ------------------------------------------------ */
 
 typedef struct hchan chan_t;

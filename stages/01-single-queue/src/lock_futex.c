@@ -86,12 +86,14 @@ void notesleep(note *n)
         futexsleep(&n->key, 0, -1);
 }
 
-/* Sleeps until woken or ns nanoseconds have passed; true if woken. */
+/* Sleeps until woken or ns nanoseconds of real time have passed (the
+ * real clock even under fakeclock=1); true if woken. */
 bool notetsleep(note *n, int64_t ns)
 {
-    int64_t deadline = deadline_after(ns);
+    int64_t now = nanotime1();
+    int64_t deadline = ns > INT64_MAX - now ? INT64_MAX : now + ns;
     while (__atomic_load_n(&n->key, __ATOMIC_ACQUIRE) == 0) {
-        int64_t left = deadline - nanotime();
+        int64_t left = deadline - nanotime1();
         if (left <= 0)
             return false;
         futexsleep(&n->key, 0, left);

@@ -4,6 +4,7 @@
  *
  *  - futexsleep/futexwakeup: the only way a runtime thread sleeps.
  *  - getncpu: CPUs in this process's affinity mask (Go's getproccount).
+ *  - nanotime1: the real monotonic clock (Go's nanotime1).
  *  - the SIGSEGV handler that turns a hit on a stack guard page into Go's
  *    "fatal error: stack overflow". It runs on a per-M alternate signal
  *    stack (sigaltstack), since the faulting stack has no room left.
@@ -67,7 +68,8 @@ int runtime_num_cpu(void)
     return getncpu();
 }
 
-int64_t nanotime(void)
+/* The real clock; nanotime() (time_fake.c) reads it unless fakeclock=1. */
+int64_t nanotime1(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -9,6 +9,9 @@
  *     panic: send on closed channel        misuse by the program
  *     fatal error: all goroutines are ...  the runtime cannot go on
  *
+ * and, last, the seed of the run's random choices with the line that
+ * replays it (rand.c: "gort: schedseed=N: ...").
+ *
  * Invariant: only one thread prints the death report. A second thread that
  * dies meanwhile waits for the first to end the process; the same thread
  * dying again while printing (a broken invariant found by the dump) exits
@@ -49,6 +52,8 @@ static _Noreturn void die(const char *prefix, const char *msg)
     if (getm() != NULL) {
         fputc('\n', stderr);
         dumpgoroutines(stderr, getg());
+        fputc('\n', stderr);
+        printschedseed(stderr);
     }
     fflush(stderr);
     _exit(2);

@@ -46,6 +46,9 @@
  *     sleep on m->park, or just woken and about to take itself off.
  *   - When every M is idle, the run queue is empty and no timer is pending,
  *     no goroutine can ever run again: checkdead reports the deadlock.
+ *     Under fakeclock=1, when a timer is pending then, checkdead moves the
+ *     clock to it instead (time_fake.c).
+ *   - Every random choice comes from fastrandn (rand.c), seeded per run.
  *   - Code that may run on either side of a switch reads the current M
  *     through getm() each time, never from a cached TLS address: the G may
  *     resume on another thread (HACKING.md).
@@ -104,16 +107,6 @@ void mustbeinruntime(const char *what)
         gort_fatal_outside(what);
 }
 
-uint32_t fastrandn(uint32_t n)
-{
-    m *mp = getm();
-    /* wyrand: one multiply, good enough for select's order. */
-    mp->fastrand += 0xa0761d6478bd642fULL;
-    __uint128_t t = (__uint128_t)mp->fastrand * (mp->fastrand ^ 0xe7037ed1a0b428dbULL);
-    uint32_t r = (uint32_t)((uint64_t)(t >> 64) ^ (uint64_t)t);
-    return (uint32_t)(((uint64_t)r * n) >> 32);
-}
-
 /* ---- status ----------------------------------------------------------- */
 
 uint32_t readgstatus(g *gp)
@@ -146,9 +139,12 @@ void casgstatus(g *gp, uint32_t oldval, uint32_t newval)
 }
 
 /* A coarse clock (a few ns, ~4 ms resolution) for wait durations, which
- * dumps print in minutes. Go likewise records waitsince only roughly. */
+ * dumps print in minutes. Go likewise records waitsince only roughly.
+ * Under fakeclock=1, the fake clock, so that dumps replay too. */
 static int64_t coarsetime(void)
 {
+    if (faketime_enabled())
+        return nanotime();
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -595,7 +591,7 @@ static g *findrunnable(m *mp)
         int64_t when = timer0when();
         unlock(&sched.lock);
 
-        if (when != 0) {
+        if (when != 0 && !faketime_enabled()) {
             int64_t d = when - nanotime();
             if (d > 0)
                 notetsleep(&mp->park, d);
@@ -628,8 +624,16 @@ static void checkdead(void)
 {
     if (__atomic_load_n(&sched.exiting, __ATOMIC_ACQUIRE))
         return;
-    if (sched.nmidle != sched.mcount || sched.runqsize > 0 || ntimers() > 0)
+    if (sched.nmidle != sched.mcount || sched.runqsize > 0)
         return;
+    if (ntimers() > 0) {
+        /* fakeclock=1: nothing can run before the next timer, so the
+         * clock jumps to it, and this M (the head of the idle list) is
+         * woken to run it (Go's checkdead under faketime; time_fake.c). */
+        if (faketime_jump())
+            notewakeup(&mget()->park);
+        return;
+    }
     int32_t n = __atomic_load_n(&sched.ngoroutines, __ATOMIC_RELAXED);
     if (n == 0 && __atomic_load_n(&sched.maingoexit, __ATOMIC_RELAXED))
         gort_throw("no goroutines (main called runtime.Goexit) - deadlock!");
@@ -649,7 +653,6 @@ static void *mstart(void *arg)
         pthread_attr_destroy(&attr);
     }
     mp->tsan_g0 = san_current_fiber();
-    mp->fastrand = (uint64_t)nanotime() ^ ((uint64_t)mp->id << 32);
     minitsignals(mp);
     schedule(mp);
     unminitsignals(mp);
@@ -740,6 +743,8 @@ int runtime_main_named(int (*main_fn)(int, char **), const char *name,
     running = true;
     memset(&sched, 0, sizeof sched);
     sched.gomaxprocs = parseenv(getncpu());
+    randinit();
+    faketimeinit(debug.fakeclock != 0);
     sched.mcount = sched.gomaxprocs;
     sched.main_fn = main_fn;
     sched.main_name = name ? name : "main";
@@ -763,6 +768,7 @@ int runtime_main_named(int (*main_fn)(int, char **), const char *name,
     for (int32_t i = 0; i < sched.mcount; i++) {
         m *mp = &sched.allm[i];
         mp->id = i;
+        mrandinit(mp);
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, 1 << 20);
@@ -786,6 +792,7 @@ int runtime_main_named(int (*main_fn)(int, char **), const char *name,
     trace_stop();
     uninitsig();
     freeall();
+    faketimeinit(false);
     running = false;
     return code;
 }

@@ -5,6 +5,8 @@
  *
  *   GOMAXPROCS=N                      number of threads running goroutines
  *   GODEBUG=schedtrace=MS,scheddetail=1,asyncpreemptoff=1
+ *   GODEBUG=schedseed=N               seed of every random choice (rand.c)
+ *   GODEBUG=fakeclock=1               the fake clock (time_fake.c)
  *   GORT_TRACE=FILE                   Chrome Trace Event JSON
  *
  * A malformed value is never taken silently: gort names the variable, the
@@ -39,6 +41,23 @@ static bool parseint(const char *s, size_t len, long lo, long hi, long *out)
     return true;
 }
 
+/* A decimal uint64 (a seed may be any of the 2^64 values). */
+static bool parseu64(const char *s, size_t len, uint64_t *out)
+{
+    char buf[32];
+    if (len == 0 || len >= sizeof buf || s[0] < '0' || s[0] > '9')
+        return false;             /* strtoull would take "-1" and " 1" */
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(buf, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
 static void godebugvar(const char *kv, size_t len)
 {
     const char *eq = memchr(kv, '=', len);
@@ -48,10 +67,19 @@ static void godebugvar(const char *kv, size_t len)
     }
     size_t klen = (size_t)(eq - kv), vlen = len - klen - 1;
     const char *val = eq + 1;
+    if (klen == 9 && memcmp(kv, "schedseed", 9) == 0) {
+        if (parseu64(val, vlen, &debug.schedseed))
+            debug.schedseedset = true;
+        else
+            fprintf(stderr, "gort: GODEBUG: schedseed=%.*s: expected an unsigned decimal "
+                    "integer below 2^64; using a random seed\n", (int)vlen, val);
+        return;
+    }
     struct { const char *name; int32_t *dst; long max; const char *want; } vars[] = {
         { "schedtrace", &debug.schedtrace, 3600000, "a period in milliseconds" },
         { "scheddetail", &debug.scheddetail, 1, "0 or 1" },
         { "asyncpreemptoff", &debug.asyncpreemptoff, 1, "0 or 1" },
+        { "fakeclock", &debug.fakeclock, 1, "0 or 1" },
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         if (strlen(vars[i].name) != klen || memcmp(vars[i].name, kv, klen) != 0)

@@ -147,7 +147,7 @@ struct m {
     size_t    g0_stack_size;
     void     *tsan_g0;
     void     *altstack;         /* sigaltstack for the overflow handler */
-    uint64_t  fastrand;         /* per-M random state (select order) */
+    uint64_t  fastrand;         /* per-M random state, from schedseed (rand.c) */
     uint32_t  schedtick;        /* Gs made runnable here (latency sampling) */
     struct tracebuf *trace;     /* GORT_TRACE events (trace.c) */
     int64_t   run_start;        /* time curg started running (trace) */
@@ -230,10 +230,8 @@ void    goready(g *gp);
 void    casgstatus(g *gp, uint32_t oldval, uint32_t newval);
 uint32_t readgstatus(g *gp);
 void    mustbeinruntime(const char *what);
-uint32_t fastrandn(uint32_t n);
 bool    parkunlock_c(g *gp, void *lock);  /* unlockf that unlocks a mutex */
 bool    mutex_can_spin(int iter);         /* sync.c's runtime_canSpin */
-int64_t nanotime(void);
 int64_t deadline_after(int64_t ns);      /* now + ns, saturated (time.c) */
 
 /* stack.c */
@@ -259,6 +257,7 @@ void    unminitsignals(m *mp);
 void    initsig(void);
 void    uninitsig(void);
 void    osyield(void);
+int64_t nanotime1(void);                  /* the real monotonic clock */
 static inline void procyield(int n)
 {
     while (n-- > 0) {
@@ -306,11 +305,26 @@ void    semacquire1(uint32_t *addr, bool lifo, const char *reason);
 void    semrelease1(uint32_t *addr, bool handoff);
 void    semainit(void);
 
+/* rand.c: every random choice the runtime makes, from one seed */
+void     randinit(void);                  /* runtime_main, after parseenv */
+void     mrandinit(m *mp);                /* before mp's thread starts */
+uint32_t fastrandn(uint32_t n);           /* uniform in [0, n); Go's cheaprandn */
+void     printschedseed(FILE *out);       /* the replay line of a fatal error */
+
+/* time_fake.c: GODEBUG=fakeclock=1 */
+int64_t nanotime(void);                   /* the runtime's clock: fake or nanotime1 */
+bool    faketime_enabled(void);
+void    faketimeinit(bool on);
+bool    faketime_jump(void);              /* checkdead: jump to the next timer */
+
 /* runtime1.c: the environment */
 typedef struct {
     int32_t  schedtrace;        /* GODEBUG=schedtrace=MS */
     int32_t  scheddetail;       /* GODEBUG=scheddetail=1 */
     int32_t  asyncpreemptoff;   /* accepted; used from stage 04 */
+    int32_t  fakeclock;         /* GODEBUG=fakeclock=1 (time_fake.c) */
+    bool     schedseedset;      /* GODEBUG=schedseed=N given (rand.c) */
+    uint64_t schedseed;
     const char *tracefile;      /* GORT_TRACE */
 } debugvars;
 extern debugvars debug;

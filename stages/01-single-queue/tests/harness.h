@@ -20,6 +20,14 @@
  *      failed (printing every recorded message), runtime_main returned main_fn's
  *      value, and at least one check ran (a test that checks nothing fails).
  *
+ * Replaying a failure. Every run of the runtime draws its random choices
+ * from one seed (runtime_schedseed(), GODEBUG=schedseed=N). A test that
+ * fails logs the line that re-runs it alone with that seed:
+ *     replay: GOMAXPROCS=1 GODEBUG=schedseed=N build/tests/test_chan --filter 'chan/x'
+ * (h_replay_line). At GOMAXPROCS=1, adding fakeclock=1 to GODEBUG when the
+ * test ran with it, that replays the failing schedule exactly; with more
+ * threads it repeats the random choices only (README, "Replaying a run").
+ *
  * Death tests (panics, fatal errors, environment handling) fork a child that
  * runs the runtime with stdout and stderr sent to temporary files; the parent
  * waits (with its own deadline, killing a hung child), then asserts on the
@@ -225,6 +233,27 @@ static inline int h_failures(void) { return atomic_load(&h.failures); }
 
 /* ---- Running a body as goroutine 1 ------------------------------------- */
 
+/* The line that re-runs test `name` ("suite/name", or a bare name) alone
+ * with the seed of the last runtime_main, in the environment of this one. */
+H_FN const char *h_replay_line(char *buf, size_t n, const char *name)
+{
+    const char *procs = getenv("GOMAXPROCS"), *godebug = getenv("GODEBUG");
+    /* Criterion runs tests in workers named "boxfort-worker": the binary's
+     * own path, relative to the working directory when it lies below it. */
+    char exe[512] = "", cwd[512] = "";
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[k > 0 ? k : 0] = 0;
+    const char *bin = exe[0] ? exe : program_invocation_name;
+    size_t cl = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0;
+    if (cl > 0 && strncmp(bin, cwd, cl) == 0 && bin[cl] == '/')
+        bin += cl + 1;
+    snprintf(buf, n, "replay: %s%s%sGODEBUG=schedseed=%" PRIu64 "%s%s %s --filter '%s%s'",
+             procs ? "GOMAXPROCS=" : "", procs ? procs : "", procs ? " " : "",
+             runtime_schedseed(), godebug && *godebug ? "," : "", godebug ? godebug : "",
+             bin, strchr(name, '/') ? "" : "*/", name);
+    return buf;
+}
+
 H_FN int h_main(int argc, char **argv)
 {
     (void)argc; (void)argv;
@@ -241,6 +270,9 @@ H_FN int h_main(int argc, char **argv)
 H_FN void h_assert_checks(const char *name)
 {
     int nf = h_failures();
+    char replay[512];
+    if (nf != 0 || atomic_load(&h.checks) == 0)
+        cr_log_error("%s", h_replay_line(replay, sizeof replay, name));
     pthread_mutex_lock(&h.mu);
     for (int i = 0; i < h.nmsgs; i++)
         cr_log_error("%s", h.msgs[i]);
@@ -255,6 +287,9 @@ H_FN void h_assert_checks(const char *name)
 H_FN void h_report(const char *name, int rc)
 {
     bool finished = atomic_load(&h.finished);
+    char replay[512];
+    if ((!finished || rc != 0) && h_failures() == 0 && atomic_load(&h.checks) > 0)
+        cr_log_error("%s", h_replay_line(replay, sizeof replay, name));
     h_assert_checks(name);
     cr_assert(finished, "%s: the body did not run to its end (rc=%d)", name, rc);
     cr_assert(rc == 0, "%s: runtime_main returned %d, main_fn returned 0", name, rc);
@@ -278,7 +313,7 @@ H_FN void h_run(void (*body)(void), const char *name)
     static void suite##__##name(void);                                          \
     Test(suite, name, .timeout = H_TIMEOUT, ##__VA_ARGS__)                      \
     {                                                                           \
-        RUN(suite##__##name);                                                   \
+        h_run(suite##__##name, #suite "/" #name);                               \
     }                                                                           \
     static void suite##__##name(void)
 

@@ -10,7 +10,13 @@
 # even when Criterion counted every test as passed.
 #
 # Environment: GORT_STRESS_SCALE (default 1) multiplies the stress sizes;
-# GORT_TEST_FILTER, when set, is handed to Criterion's --filter.
+# GORT_TEST_FILTER, when set, is handed to Criterion's --filter;
+# GORT_TEST_PROCS (default "1 2 4") lists the GOMAXPROCS values to run;
+# GODEBUG is passed on, so GODEBUG=schedseed=N runs every test with seed N.
+#
+# A failing test logs the line that replays it ("replay: GOMAXPROCS=1
+# GODEBUG=schedseed=N build/tests/test_x --filter 'suite/name'", from
+# tests/harness.h); the summary repeats every such line before the count.
 
 build=${1:-build}
 dir="$build/tests"
@@ -33,14 +39,15 @@ fi
 passed=0
 failed=0
 log=$(mktemp "${TMPDIR:-/tmp}/gort-run.XXXXXX") || exit 1
-trap 'rm -f "$log"' EXIT INT TERM
+replays=$(mktemp "${TMPDIR:-/tmp}/gort-replay.XXXXXX") || exit 1
+trap 'rm -f "$log" "$replays"' EXIT INT TERM
 
 found=0
 for bin in "$dir"/test_*; do
     [ -f "$bin" ] && [ -x "$bin" ] || continue
     found=1
     name=$(basename "$bin")
-    for procs in 1 2 4; do
+    for procs in ${GORT_TEST_PROCS:-1 2 4}; do
         if [ -n "$GORT_TEST_FILTER" ]; then
             GOMAXPROCS=$procs $limiter "$bin" -j1 --filter "$GORT_TEST_FILTER" >"$log" 2>&1
         else
@@ -66,6 +73,7 @@ for bin in "$dir"/test_*; do
                 echo "  (a sanitizer reported an error)"
             fi
             sed 's/^/  /' "$log"
+            grep -o 'replay: .*' "$log" >>"$replays"
         fi
     done
 done
@@ -75,5 +83,9 @@ if [ $found -eq 0 ]; then
     failed=$((failed + 1))
 fi
 
+if [ -s "$replays" ]; then
+    echo "To replay a failed test with its seed (see README.md, \"Replaying a run\"):"
+    sed 's/^replay: /  /' "$replays"
+fi
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

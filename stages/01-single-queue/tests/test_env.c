@@ -37,29 +37,49 @@ static void env_restore(struct saved_env *s)
 
 /* ---- N goroutines running at the same time need N threads --------------- */
 
-static atomic_int arrived;
+static atomic_int spinning;
 static atomic_int barrier_ok;
 static pthread_t threads_seen[16];
 static sync_waitgroup bar_wg;
 
+/* Each goroutine spins without yielding, waiting for all n to spin at the
+ * same moment: only n threads running goroutines at once get there (a
+ * goroutine counted in `spinning` has not yielded since it was counted). A
+ * round that times out (two of them queued behind each other on one P)
+ * yields once and tries again: from stage 02 on, goroutines created by
+ * one G start in its P's queue, and gosched sends a G through the global
+ * queue, where idle Ps find it. */
 static void spin_barrier(void *arg)
 {
     int n = (int)(intptr_t)arg;
-    int me = atomic_fetch_add(&arrived, 1);
-    if (me < 16)
-        threads_seen[me] = pthread_self();
-    /* spin without yielding: only n threads running at once get everyone here */
     int64_t deadline = h_now() + H_SEC(5) * H_SLOW;
-    while (atomic_load(&arrived) < n && h_now() < deadline)
-        ;
-    if (atomic_load(&arrived) >= n)
-        atomic_fetch_add(&barrier_ok, 1);
+    bool met = false;
+    while (!met && h_now() < deadline) {
+        atomic_fetch_add(&spinning, 1);
+        int64_t round = h_now() + H_MS(50);
+        while (atomic_load(&spinning) < n && h_now() < round)
+            ;
+        met = atomic_load(&spinning) >= n;
+        if (!met) {
+            atomic_fetch_sub(&spinning, 1);
+            gosched();
+        }
+    }
+    if (met) {
+        int me = atomic_fetch_add(&barrier_ok, 1);
+        if (me < 16)
+            threads_seen[me] = pthread_self();
+        /* Hold the thread until all have met: the threads recorded are
+         * then n goroutines running at once, so they must differ. */
+        while (atomic_load(&barrier_ok) < n && h_now() < deadline)
+            ;
+    }
     sync_wg_done(&bar_wg);
 }
 
 static void check_parallel(int n)
 {
-    atomic_store(&arrived, 0);
+    atomic_store(&spinning, 0);
     atomic_store(&barrier_ok, 0);
     memset(&bar_wg, 0, sizeof bar_wg);
     sync_wg_add(&bar_wg, n);
