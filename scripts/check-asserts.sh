@@ -14,8 +14,10 @@
 #   - any macro or function, defined in the file or in a header it includes
 #     with #include "...", whose body contains an assertion (so CHECK_EQ,
 #     h_expect_death, RUN and a file's own checking helpers count);
-#   - or .exit_code = / .signal = in the test's header: a death test asserts
-#     through its exit status.
+#   - or .exit_code = / .signal = in the test's header, or a GRADE_DEATH_TEST:
+#     a death test asserts through its exit status and output.
+# Exercise graders' tests (exercises/lib/grade.h: GRADE_TEST) count as tests,
+# and their checks (grade_check_failed) as assertions.
 # Prints PASS:/FAIL: per file and closes with "N passed, N failed"; exits 1 on
 # any failure.
 set -u
@@ -24,11 +26,13 @@ cd "$(dirname "$0")/.." || exit 2
 exec python3 - "$@" <<'PY'
 import glob, os, re, sys
 
-TEST_MACROS = {"Test", "ParameterizedTest", "Theory"}
+TEST_MACROS = {"Test", "ParameterizedTest", "Theory", "GRADE_REGISTER_"}
+# Tests whose header names the output they must die with assert through it.
+DEATH_MACROS = {"GRADE_DEATH_TEST"}
 # cr_*: Criterion's own. CHECK, REQUIRE and h_fail: stages/*/tests/harness.h,
 # whose checks run on goroutines, record failures with h_fail() and are
 # asserted on once the runtime has returned.
-BASE_ASSERTS = {"cr_fail", "cr_fatal", "CHECK", "REQUIRE", "h_fail"}
+BASE_ASSERTS = {"cr_fail", "cr_fatal", "CHECK", "REQUIRE", "h_fail", "grade_check_failed"}
 IDENT = re.compile(r"[A-Za-z_]\w*")
 
 
@@ -151,7 +155,11 @@ def local_headers(path, seen):
     src = open(path, encoding="utf-8", errors="replace").read()
     yield path, src
     for inc in re.findall(r'^\s*#\s*include\s*"([^"]+)"', src, re.M):
-        yield from local_headers(os.path.join(os.path.dirname(path), inc), seen)
+        # beside the file first, then the graders' -I directory
+        for d in (os.path.dirname(path), "exercises/lib"):
+            if os.path.isfile(os.path.join(d, inc)):
+                yield from local_headers(os.path.join(d, inc), seen)
+                break
 
 
 def check_file(path):
@@ -192,7 +200,7 @@ def check_file(path):
             continue
         tests += 1
         line = main_code.count("\n", 0, off) + 1
-        if re.search(r"\.\s*(exit_code|signal)\s*=", args):
+        if re.search(r"\.\s*(exit_code|signal)\s*=", args) or name in DEATH_MACROS:
             continue
         ids = set(IDENT.findall(body))
         if any(is_base_assert(x) for x in ids) or ids & asserts:

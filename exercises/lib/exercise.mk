@@ -1,0 +1,100 @@
+# exercises/lib/exercise.mk: the build and grading of one exercise.
+#
+# An exercise's Makefile names its stage and the files the student edits,
+# then includes this file:
+#
+#     STAGE   := 01-single-queue
+#     STUDENT := rwmutex.h rwmutex.c
+#     include ../../lib/exercise.mk
+#
+# What it does:
+#   1. Builds the stage's runtime out of tree (lib/stage.mk), once per stage
+#      for all exercises, into exercises/build/stages/STAGE/. stages/ is only
+#      read.
+#   2. Compiles the student's .c files against the stage's headers, both the
+#      public include/gort.h and the internal src/*.h (an exercise about the
+#      internals uses src/runtime2.h). A student file named like a stage
+#      source (sema.c) REPLACES that source; any other file is ADDED.
+#   3. Links tests/*.c (written with lib/grade.h) with both into
+#      build/starter/grade-tests, and runs lib/grade.sh on it: one process
+#      per test, each under a timeout, one PASS/FAIL line each, a score.
+#
+# Targets: all (build), test (build and grade), clean.
+# Variables:
+#   SOLUTION=1   grade the reference solution (solutions/STAGE/EXERCISE/)
+#                instead of the student's files; built in build/solution/
+#   IMPL_DIR=D   grade the files in directory D instead (the integrity check
+#                uses it); built in build/custom/
+#   STAGE_SRC=D  build against another copy of the stage (planted bugs)
+#   SAN=address|thread   everything under ASan+UBSan or TSan
+#   GRADE_TIMEOUT, GRADE_SEED, GRADE_ONLY, GOMAXPROCS, GODEBUG: see grade.sh
+
+SHELL   := /bin/bash
+MAKEFLAGS += --no-print-directory
+.DEFAULT_GOAL := all
+
+EXROOT   := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+EXROOT   := $(patsubst %/,%,$(dir $(EXROOT)))
+TOP      := $(patsubst %/,%,$(dir $(EXROOT)))
+EXNAME   := $(notdir $(CURDIR))
+SANSUF   := $(if $(SAN),-$(SAN))
+
+ifeq ($(STAGE),)
+  $(error $(CURDIR)/Makefile must set STAGE (e.g. STAGE := 01-single-queue))
+endif
+STAGE_SRC ?= $(TOP)/stages/$(STAGE)
+STAGE_OBJ ?= $(EXROOT)/build/stages/$(STAGE)$(SANSUF)
+
+ifneq ($(IMPL_DIR),)
+  VARIANT := custom
+else ifneq ($(filter 1 yes true,$(SOLUTION)),)
+  IMPL_DIR := $(TOP)/solutions/$(STAGE)/$(EXNAME)
+  VARIANT  := solution
+else
+  IMPL_DIR := .
+  VARIANT  := starter
+endif
+ifeq ($(wildcard $(IMPL_DIR)),)
+  $(error IMPL_DIR=$(IMPL_DIR): no such directory)
+endif
+OUT ?= build/$(VARIANT)$(SANSUF)
+
+include $(EXROOT)/lib/stage.mk
+
+STUDENT_SRCS := $(filter %.c,$(STUDENT))
+STUDENT_HDRS := $(addprefix $(IMPL_DIR)/,$(filter %.h,$(STUDENT)))
+STUDENT_OBJS := $(STUDENT_SRCS:%.c=$(OUT)/%.o)
+REPLACED     := $(filter $(notdir $(STAGE_SRCS)),$(STUDENT_SRCS))
+LINK_OBJS    := $(filter-out $(REPLACED:%.c=$(STAGE_OBJ)/%.o),$(STAGE_OBJS))
+TEST_SRCS    := $(wildcard tests/*.c)
+TESTBIN      := $(OUT)/grade-tests
+INCLUDES     := -I$(IMPL_DIR) -I. -I$(EXROOT)/lib -I$(STAGE_SRC)/include -I$(STAGE_SRC)/src
+
+ifeq ($(TEST_SRCS),)
+  $(error $(CURDIR): no graded tests in tests/*.c)
+endif
+
+# Sanitizer builds run several times slower: give each test more time.
+GRADE_TIMEOUT ?= $(if $(SAN),120,20)
+export GRADE_TIMEOUT
+
+.PHONY: all test clean
+all: $(TESTBIN)
+
+$(OUT)/%.o: $(IMPL_DIR)/%.c $(STUDENT_HDRS) $(STAGE_HDRS)
+	@mkdir -p $(@D)
+	@echo "  CC    $(if $(filter .,$(IMPL_DIR)),,$(IMPL_DIR)/)$*.c"
+	@$(CC) $(GRADE_CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(TESTBIN): $(TEST_SRCS) $(STUDENT_OBJS) $(LINK_OBJS) $(STUDENT_HDRS) $(EXROOT)/lib/grade.h
+	@mkdir -p $(@D)
+	@echo "  LINK  $@"
+	@$(CC) $(GRADE_CFLAGS) $(INCLUDES) $(TEST_SRCS) $(STUDENT_OBJS) $(LINK_OBJS) \
+	    -o $@ $(GRADE_LDFLAGS) $(GRADE_LDLIBS)
+
+test: $(TESTBIN)
+	@bash $(EXROOT)/lib/grade.sh $(TESTBIN) \
+	    "$(STAGE)/$(EXNAME) ($(VARIANT)$(if $(SAN), SAN=$(SAN)))"
+
+clean:
+	rm -rf build
