@@ -9,8 +9,9 @@
 #   make test VALGRIND=1   also each stage's examples under valgrind
 #   make check             the repository checks only (lineage, asserts, ...)
 #   make bench             every stage's benchmarks, one stage after another
-#   make labs              run the labs and draw their plots
-#   make lab LAB=name      one lab
+#   make labs              run the labs and draw their plots (FULL=1: full sweeps)
+#   make lab LAB=name      one lab (gomaxprocs, leak-detection, cost, timeline,
+#                          preemption)
 #   make book              build the book
 #   make deps              install what every job needs (scripts/deps.sh all)
 #   make clean
@@ -73,6 +74,7 @@ STAGE_JOBS := $(addprefix test.,$(NAMES)) \
               $(if $(VG),$(addprefix valgrind.,$(NAMES)))
 CHECK_JOBS := check.lineage check.asserts \
               $(if $(wildcard exercises/check-integrity.sh),check.exercises) \
+              $(if $(wildcard labs/check.sh),check.labs) \
               $(if $(wildcard book/Makefile),check.book)
 .PHONY: $(STAGE_JOBS) $(CHECK_JOBS)
 
@@ -107,6 +109,8 @@ check.asserts:
 	@$(RUNJOB) check $(LOGDIR) $@ "check: every test asserts" -- bash scripts/check-asserts.sh
 check.exercises:
 	@$(RUNJOB) check $(LOGDIR) $@ "check: exercise integrity" -- bash exercises/check-integrity.sh
+check.labs:
+	@$(RUNJOB) check $(LOGDIR) $@ "check: labs (smoke run, TSV and plots)" -- bash labs/check.sh
 check.book:
 	+@$(RUNJOB) check $(LOGDIR) $@ "check: book" -- $(MAKE) -C book check
 
@@ -119,26 +123,16 @@ bench: deps-bench
 	   echo "== $$s: bench"; $(MAKE) -C $$s bench || { echo "== $$s: bench FAILED"; rc=1; }; \
 	 done; exit $$rc
 
-# ---- labs and the book (coming in later issues) ----
-# Until labs/run.sh exists, the main job is what the stages can already
-# show: each stage's benchmarks beside Go, and a scheduler timeline of its
-# worker-pool example drawn from a GORT_TRACE file (build/plots/).
+# ---- labs and the book ----
+# The labs (labs/README.md): each sweeps its parameters over every stage
+# that builds, beside Go, and draws its plots into labs/NAME/results/.
+# Quick mode by default (a few minutes on 2 cores); FULL=1 the full sweeps.
 labs:
-	@if [ -f labs/run.sh ]; then bash scripts/deps.sh labs && bash labs/run.sh; \
-	 else bash scripts/deps.sh labs || exit $$?; \
-	   echo "make labs: the labs are coming (labs/run.sh); meanwhile: benchmarks and timelines"; \
-	   mkdir -p build/plots; rc=0; \
-	   for s in $(STAGES); do n=$$(basename $$s); \
-	     echo "== [$$n] bench (gort beside Go)"; $(MAKE) -s -C $$s bench || rc=1; \
-	     echo "== [$$n] timeline of examples/workerpool at GOMAXPROCS=2"; \
-	     GOMAXPROCS=2 GORT_TRACE=build/plots/$$n-workerpool.json $$s/build/examples/workerpool >/dev/null && \
-	     python3 scripts/trace2png build/plots/$$n-workerpool.json build/plots/$$n-workerpool.png || rc=1; \
-	   done; echo "plots and traces (open the .json in ui.perfetto.dev): build/plots/"; exit $$rc; fi
+	@bash scripts/deps.sh labs && FULL=$(FULL) bash labs/run.sh
 
 lab:
-	@if [ -z "$(LAB)" ]; then echo "usage: make lab LAB=name" >&2; exit 2; fi
-	@if [ -f labs/run.sh ]; then bash scripts/deps.sh labs && bash labs/run.sh "$(LAB)"; \
-	 else echo "make lab: no labs exist yet (labs/run.sh is coming); nothing to run."; fi
+	@if [ -z "$(LAB)" ]; then echo "usage: make lab LAB=name (labs: $$(cd labs && ls -d */ | tr -d / | tr '\n' ' '))" >&2; exit 2; fi
+	@bash scripts/deps.sh labs && FULL=$(FULL) bash labs/run.sh "$(LAB)"
 
 book:
 	@if [ -f book/Makefile ]; then bash scripts/deps.sh book && $(MAKE) -C book; \

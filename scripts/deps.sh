@@ -4,7 +4,9 @@
 #
 #   scripts/deps.sh [test|bench|labs|book|all]...     (default: test)
 #
-#   test   gcc make libcriterion-dev valgrind python3
+#   test   gcc make libcriterion-dev valgrind python3, and for the checks that
+#          make test runs on the labs and the book: gnuplot-nox, pandoc,
+#          chromium and graphviz (Go is optional: the labs skip its series)
 #   bench  test's, and golang-go if it can be had (the Go columns are skipped
 #          without it, so failing to install it only warns)
 #   labs   test's, gnuplot-nox (with its pngcairo terminal) and golang-go
@@ -16,6 +18,7 @@
 # GORT_NO_DEPS=1 skips every check (for machines that are not Debian).
 set -u
 [ -n "${GORT_NO_DEPS:-}" ] && exit 0
+cd "$(dirname "$0")/.." || exit 2
 
 jobs=("$@"); [ ${#jobs[@]} -gt 0 ] || jobs=(test)
 
@@ -61,6 +64,11 @@ if [ $want_test = 1 ]; then
   add required libcriterion-dev have_criterion
   add required valgrind         have_cmd valgrind
   add required python3          have_cmd python3
+  # make test's check.labs draws the smoke run's plots; check.book renders
+  # every page in Chromium.
+  [ -f labs/check.sh ] && want_labs_check=1 || want_labs_check=0
+  [ -f book/Makefile ] && want_book=1
+  [ "$want_labs_check" = 1 ] && add required gnuplot-nox have_pngcairo
 fi
 if [ $want_labs = 1 ]; then
   add required gnuplot-nox      have_pngcairo

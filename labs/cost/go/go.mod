@@ -1,0 +1,3 @@
+module gort/labs/cost
+
+go 1.19

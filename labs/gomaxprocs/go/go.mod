@@ -1,0 +1,3 @@
+module gort/labs/gomaxprocs
+
+go 1.19

@@ -1,0 +1,26 @@
+# workers.gp: the worker-count experiment at GOMAXPROCS = NCPU: throughput
+# (top) and p99 latency (bottom), cpu left, io right.
+f = dir.'/workers.tsv'
+series = series_in(f)
+set multiplot layout 2,2 title 'Worker count at GOMAXPROCS='.ncpu.' (= number of CPUs)' font ',13'
+set logscale x 2
+set xlabel 'workers (goroutines, log scale)'
+set grid lc rgb '#e0e0e0'
+set key top left
+do for [wl in 'cpu io'] {
+  set title (wl eq 'cpu' ? 'CPU-bound: throughput' : 'I/O-like: throughput')
+  set ylabel 'throughput (tasks/s)'
+  unset logscale y
+  set yrange [0:*]
+  plot for [s in series] rows(f, s, wl) using 4:($6) smooth unique \
+       with linespoints lt series_lt(s) title series_title(s)
+}
+do for [wl in 'cpu io'] {
+  set title (wl eq 'cpu' ? 'CPU-bound: p99 latency' : 'I/O-like: p99 latency')
+  set ylabel 'p99 latency (ms, log scale)'
+  set logscale y
+  set yrange [*:*]
+  plot for [s in series] rows(f, s, wl) using 4:($8/1000) smooth unique \
+       with linespoints lt series_lt(s) title series_title(s)
+}
+unset multiplot

@@ -1,0 +1,3 @@
+module gort/labs/leakdetection
+
+go 1.19

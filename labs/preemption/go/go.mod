@@ -1,0 +1,3 @@
+module gort/labs/preemption
+
+go 1.19

@@ -1,0 +1,3 @@
+module gort/labs/timeline
+
+go 1.19
