@@ -118,10 +118,17 @@ check.book:
 valgrind: deps-test
 	@rc=0; for s in $(STAGES); do $(MAKE) -C $$s valgrind || rc=1; done; exit $$rc
 
+# Then the stages side by side at GOMAXPROCS=2, a spawn-heavy and a
+# channel-heavy workload, Go beside them (scripts/bench-stages.sh).
 bench: deps-bench
 	@rc=0; for s in $(STAGES); do \
 	   echo "== $$s: bench"; $(MAKE) -C $$s bench || { echo "== $$s: bench FAILED"; rc=1; }; \
-	 done; exit $$rc
+	 done; \
+	 nums="$(foreach n,$(NAMES),$(firstword $(subst -, ,$(n))))"; \
+	 if [ $$(echo $$nums | wc -w) -ge 2 ]; then \
+	   for w in spawn chan_pingpong:pingpong; do \
+	     echo "== stages side by side: $$w"; bash scripts/bench-stages.sh 2 $$w $$nums || rc=1; \
+	   done; fi; exit $$rc
 
 # ---- labs and the book ----
 # The labs (labs/README.md): each sweeps its parameters over every stage

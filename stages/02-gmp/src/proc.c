@@ -351,7 +351,11 @@ static void checkschedt(void)
         uint32_t len = pp->runqtail - pp->runqhead;
         if (len > RUNQSIZE)
             gort_throw("checkschedt: local run queue length out of range");
-        if ((pp->status == _Prunning) != (pp->m != NULL && pp->m->p == pp))
+        /* _Prunning needs its M; an M's P is _Prunning, or _Pgcstop while
+         * that M stops the world. */
+        if ((pp->status == _Prunning && pp->m == NULL) ||
+            (pp->m != NULL && (pp->m->p != pp ||
+                               (pp->status != _Prunning && pp->status != _Pgcstop))))
             gort_throw("checkschedt: P status and its M disagree");
     }
 #endif
