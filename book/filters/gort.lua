@@ -547,10 +547,13 @@ local function exercises_div(div)
                                           or " (its README is not written yet)") }
     end
     local blocks = { pandoc.Plain(inl) }
-    local para = readme and readme:gsub("^#[^\n]*\n", ""):match("^%s*([^\n#`|][^\n]*)")
+    -- the whole first paragraph after the title (READMEs are hard-wrapped:
+    -- one line of it would stop mid-sentence), as a paragraph of its own
+    local body = readme and readme:gsub("^#[^\n]*\n", "")
+    local para = body and (body:match("^%s*([^\n#`|].-)\n[ \t]*\n") or body:match("^%s*([^\n#`|].-)%s*$"))
     if para then
       local pb = pandoc.read(para, "markdown").blocks[1]
-      if pb and pb.content then blocks[#blocks + 1] = pandoc.Plain(pb.content) end
+      if pb and pb.content then blocks[#blocks + 1] = pandoc.Para(pb.content) end
     end
     items[#items + 1] = blocks
   end

@@ -10,7 +10,9 @@
                                        natural width), every link to a book
                                        page's #anchor finds that element; then
                                        one full-page screenshot per page in
-                                       _build/screenshots/
+                                       _build/screenshots/ (a page too tall
+                                       for one is shot in slices, PAGE.png,
+                                       PAGE-2.png, ...)
 
 The static pass reads the HTML files; the browser pass asks a real browser,
 which also catches an SVG that exists but does not render. Both print one
@@ -23,6 +25,7 @@ access to each other only with --allow-file-access-from-files.) The page
 heights it reports size the screenshots, since --screenshot captures the
 window, not the whole page.
 """
+import glob
 import html.parser
 import json
 import os
@@ -109,6 +112,12 @@ def static(out):
           f"{len(problems)} problems")
     return 1 if problems else 0
 
+
+MAXSHOT, SLICE = 30000, 15000
+SLICE_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>book screenshot slice</title></head>
+<body style="margin:0;overflow:hidden"><iframe src="%s" style="position:absolute;left:0;top:-%dpx;width:1200px;height:%dpx;border:0"></iframe></body></html>
+"""
 
 CHECK_PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>book check</title></head>
@@ -197,17 +206,30 @@ def browser(out):
         if l.startswith("PAGE "):
             print("check-browser:", l[5:])
     for name in pages:
-        shot = os.path.join(out, "screenshots", name[:-5] + ".png")
-        h = max(600, min(int(heights.get(name, 2000)) + 20, 30000))
-        if os.path.exists(shot):
-            os.remove(shot)
-        run(chromium_cmd() + [f"--window-size=1200,{h}", f"--screenshot={shot}",
-                              "file://" + os.path.join(out, name)], 90)
-        if not os.path.isfile(shot) or os.path.getsize(shot) < 1000:
-            fails.append(f"{name}: chromium wrote no screenshot")
-        else:
-            print(f"check-browser: screenshot {os.path.relpath(shot, os.path.dirname(out))} "
-                  f"(1200x{h})")
+        for old in glob.glob(os.path.join(out, "screenshots", name[:-5] + "*.png")):
+            os.remove(old)
+        full = max(600, int(heights.get(name, 2000)) + 20)
+        # Chromium draws one screenshot up to about 32,000 pixels high; a
+        # longer page is shot in slices (PAGE.png, PAGE-2.png, ...), each
+        # through a small page that shows the chapter in an iframe moved up
+        # by the height of the slices before it.
+        nslices = 1 if full <= MAXSHOT else -(-full // SLICE)
+        for k in range(nslices):
+            shot = os.path.join(out, "screenshots", name[:-5] + (f"-{k + 1}" if k else "") + ".png")
+            if nslices == 1:
+                h, url = full, "file://" + os.path.join(out, name)
+            else:
+                h = min(SLICE, full - k * SLICE)
+                frame = os.path.join(out, "check", f"slice-{name}-{k + 1}.html")
+                with open(frame, "w") as f:
+                    f.write(SLICE_PAGE % ("../" + name, k * SLICE, full))
+                url = "file://" + frame
+            run(chromium_cmd() + [f"--window-size=1200,{h}", f"--screenshot={shot}", url], 90)
+            if not os.path.isfile(shot) or os.path.getsize(shot) < 1000:
+                fails.append(f"{name}: chromium wrote no screenshot {os.path.basename(shot)}")
+            else:
+                print(f"check-browser: screenshot {os.path.relpath(shot, os.path.dirname(out))} "
+                      f"(1200x{h})")
     for l in fails:
         print("check-browser:", l)
     print(f"check-browser: {len(pages)} pages, {len(fails)} problems")
