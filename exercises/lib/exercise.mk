@@ -11,6 +11,9 @@
 #   1. Builds the stage's runtime out of tree (lib/stage.mk), once per stage
 #      for all exercises, into exercises/build/stages/STAGE/. stages/ is only
 #      read.
+#   1b. An exercise about code that sits inside a big stage file (proc.c)
+#      names a seam, STAGE_PATCH: the stage is first copied and patched
+#      out of tree so that code stands in a file of its own (lib/seam.sh).
 #   2. Compiles the student's .c files against the stage's headers, both the
 #      public include/gort.h and the internal src/*.h (an exercise about the
 #      internals uses src/runtime2.h). A student file named like a stage
@@ -26,6 +29,9 @@
 #   IMPL_DIR=D   grade the files in directory D instead (the integrity check
 #                uses it); built in build/custom/
 #   STAGE_SRC=D  build against another copy of the stage (planted bugs)
+#   STAGE_PATCH=F  (set by an exercise's Makefile) the exercise's seam: a
+#                patch that moves the code the exercise replaces out of a
+#                big stage file into one of its own (lib/seam.sh)
 #   SAN=address|thread   everything under ASan+UBSan or TSan
 #   GRADE_TIMEOUT, GRADE_SEED, GRADE_ONLY, GOMAXPROCS, GODEBUG: see grade.sh
 
@@ -44,6 +50,20 @@ ifeq ($(STAGE),)
 endif
 STAGE_SRC ?= $(TOP)/stages/$(STAGE)
 STAGE_OBJ ?= $(EXROOT)/build/stages/$(STAGE)$(SANSUF)
+
+# An exercise with a seam (STAGE_PATCH := seam.patch) builds against a copy
+# of the stage with that patch applied (lib/seam.sh), kept beside the
+# stage's objects: STAGE_OBJ+EXNAME/ holds the objects, .../tree the
+# sources. A planted bug's STAGE_SRC is patched the same way.
+ifneq ($(STAGE_PATCH),)
+  override STAGE_OBJ := $(STAGE_OBJ)+$(EXNAME)
+  SEAM_OK := $(shell bash $(EXROOT)/lib/seam.sh $(STAGE_SRC) $(abspath $(STAGE_PATCH)) \
+                 $(STAGE_OBJ)/tree >&2 && echo ok)
+  ifneq ($(SEAM_OK),ok)
+    $(error $(STAGE_PATCH) does not apply to $(STAGE_SRC): see above)
+  endif
+  override STAGE_SRC := $(STAGE_OBJ)/tree
+endif
 
 ifneq ($(IMPL_DIR),)
   VARIANT := custom

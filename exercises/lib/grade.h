@@ -18,11 +18,13 @@
  *          name points parent procs          (parent "-" when none)
  *      grade.sh runs `tests NAME` once per test, in its own process, under
  *      GNU timeout, with GOMAXPROCS, GRADE_SEED and GRADE_TIMEOUT set.
- *   3. `tests NAME` prints "(NAME) begin", the seed, runs the body, and
- *      prints "(NAME) end" only if runtime_main returned 0, at least one
- *      CHECK ran, and none failed. grade.sh passes a test only on exit
- *      status 0 *and* that end line (Pintos' sentinels): a test that dies
- *      early cannot pass.
+ *   3. `tests NAME` prints "(NAME) begin", the seed, runs the body with
+ *      GODEBUG=schedseed=GRADE_SEED in front of the user's GODEBUG (unless
+ *      that names its own schedseed: the user's wins), so the runtime's
+ *      random choices replay too, and prints "(NAME) end" only if
+ *      runtime_main returned 0, at least one CHECK ran, and none failed.
+ *      grade.sh passes a test only on exit status 0 *and* that end line
+ *      (Pintos' sentinels): a test that dies early cannot pass.
  *   4. CHECK(cond, fmt, ...) may be used on any goroutine, on any thread: a
  *      failure prints "check failed: file:line: ..." and is counted; it never
  *      jumps. REQUIRE() is a CHECK that ends the test at once (exit 1).
@@ -219,6 +221,7 @@ static const grade_test *grade_current;
 static int grade_main_(int argc, char **argv)
 {
     (void)argc; (void)argv;
+    printf("(%s) schedseed=%" PRIu64 "\n", grade_current->name, runtime_schedseed());
     grade_current->fn();
     return 0;
 }
@@ -233,6 +236,21 @@ static void *grade_watchdog_(void *arg)
     runtime_print_goroutines(stdout);
     fflush(stdout);
     _exit(3);
+}
+
+/* The runtime's schedule seed is the test's seed: GODEBUG=schedseed=SEED
+ * goes in front of the user's settings, unless those name a schedseed
+ * (theirs wins). grade.sh does the same and prints it on the replay line;
+ * doing it here too makes `GRADE_SEED=N tests NAME` replay by itself. */
+static void grade_set_schedseed_(uint64_t seed)
+{
+    const char *user = getenv("GODEBUG");
+    if (user && (strncmp(user, "schedseed=", 10) == 0 || strstr(user, ",schedseed=")))
+        return;
+    char buf[4096];
+    snprintf(buf, sizeof buf, "schedseed=%" PRIu64 "%s%s", seed, user && *user ? "," : "",
+             user ? user : "");
+    setenv("GODEBUG", buf, 1);
 }
 
 static int grade_cmp_(const void *a, const void *b)
@@ -320,6 +338,7 @@ int main(int argc, char **argv)
         seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
     }
     grade_seed_state = seed;
+    grade_set_schedseed_(seed);
 
     const char *name = grade_current->name;
     setvbuf(stdout, NULL, _IOLBF, 0);

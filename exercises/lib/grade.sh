@@ -20,14 +20,20 @@
 #
 # Environment:
 #   GRADE_TIMEOUT   seconds per test (default 20; 120 in sanitizer builds)
-#   GRADE_SEED      replay the random values of a failed run
+#   GRADE_SEED      the seed of a run: the test's own random draws
+#                   (grade_rand) and the runtime's schedule seed
+#                   (GODEBUG=schedseed=N); unset, each test gets a fresh one.
+#                   Every FAIL line ends with a replay line that reruns the
+#                   test with the same seed and environment
 #   GRADE_ONLY      run (and count) only the tests whose names match this
 #                   regexp; a parent left out counts as passed
 #   GRADE_NO_PARENTS=1  run every test even when its parent failed (the
 #                   integrity check: each test must fail on the starter on
 #                   its own, not only through its parent)
 #   GOMAXPROCS      overrides each test's own setting
-#   GODEBUG         passed through unchanged (e.g. a schedule seed to replay)
+#   GODEBUG         the user's settings; each test runs with
+#                   GODEBUG=schedseed=SEED,<the user's GODEBUG>, unless the
+#                   user's GODEBUG names a schedseed itself: that one wins
 set -u
 bin=${1:?usage: grade.sh TESTS_BINARY TITLE}
 title=${2:-$bin}
@@ -48,6 +54,15 @@ if [ -n "${GRADE_SEED:-}" ] && ! [[ $GRADE_SEED =~ ^[0-9]+$ ]]; then
     echo "grade.sh: GRADE_SEED=$GRADE_SEED: expected a decimal number" >&2
     exit 2
 fi
+
+# GODEBUG for one test: the runtime's schedule seed first, then the user's
+# settings; a schedseed the user gave is kept as it is (theirs wins).
+with_schedseed() {
+    local user=${GODEBUG:-}
+    if [[ ,$user, =~ ,schedseed= ]]; then printf '%s' "$user"
+    elif [ -n "$user" ]; then printf 'schedseed=%s,%s' "$1" "$user"
+    else printf 'schedseed=%s' "$1"; fi
+}
 
 log=$(mktemp "${TMPDIR:-/tmp}/gort-grade.XXXXXX") || exit 2
 trap 'rm -f "$log"' EXIT
@@ -71,8 +86,9 @@ while read -r name points parent procs; do
     elif [ "$procs" != 0 ]; then p=$procs
     else p=2; fi
     seed=${GRADE_SEED:-$(( (RANDOM << 15 | RANDOM) ))}
+    godebug=$(with_schedseed "$seed")
     start=$(date +%s%N)
-    GOMAXPROCS=$p GRADE_SEED=$seed GRADE_TIMEOUT=$timeout_s \
+    GOMAXPROCS=$p GODEBUG=$godebug GRADE_SEED=$seed GRADE_TIMEOUT=$timeout_s \
         timeout -k 2 $((timeout_s + 2)) "$bin" "$name" >"$log" 2>&1 </dev/null
     rc=$?
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
@@ -102,7 +118,7 @@ while read -r name points parent procs; do
         lines=$(wc -l <"$log")
         [ "$lines" -gt 60 ] && echo "    ... ($((lines - 60)) lines before these)"
         tail -n 60 "$log" | sed 's/^/    /'
-        echo "    replay: GOMAXPROCS=$p GODEBUG='${GODEBUG:-}' GRADE_SEED=$seed GRADE_TIMEOUT=$timeout_s $bin $name"
+        echo "    replay: GOMAXPROCS=$p GODEBUG='$godebug' GRADE_SEED=$seed GRADE_TIMEOUT=$timeout_s $bin $name"
     fi
 done <<<"$list"
 

@@ -119,6 +119,54 @@ GTEST(sleep, shorter_sleeps_wake_first)
     chan_free(out);
 }
 
+/* Hundreds of sleeps with shuffled, distinct deadlines wake in deadline
+ * order: under fakeclock=1 the order is exact, so a timer heap that is
+ * out of order anywhere (a siftdown that skips a child) shows. Runs in a
+ * child, where GODEBUG can be set. */
+enum { ORD_N = 400 };
+static chan_t *ord_out;
+
+static void ord_sleeper(void *arg)
+{
+    int ms = (int)(intptr_t)arg;
+    time_sleep(H_MS(ms));
+    h_send_int(ord_out, ms);
+}
+
+static int ord_main(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    int ms[ORD_N];
+    for (int i = 0; i < ORD_N; i++)
+        ms[i] = i + 1;
+    for (int i = ORD_N - 1; i > 0; i--) {      /* a fixed shuffle */
+        int j = (int)((i * 2654435761u) % (unsigned)(i + 1));
+        int t = ms[i]; ms[i] = ms[j]; ms[j] = t;
+    }
+    ord_out = h_chan_int(ORD_N);
+    for (int i = 0; i < ORD_N; i++)
+        go(ord_sleeper, (void *)(intptr_t)ms[i]);
+    for (int want = 1; want <= ORD_N; want++) {
+        int got = h_recv_int(ord_out);
+        if (got != want) {
+            printf("wake-up %d was the %d ms sleeper\n", want, got);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int ord_child(void) { return runtime_main(ord_main, 0, NULL); }
+
+Test(sleep, shuffled_deadlines_wake_in_order_under_fakeclock, .timeout = H_TIMEOUT)
+{
+    const char *env[] = { "GODEBUG=fakeclock=1", NULL };
+    h_child r;
+    h_child_run(&r, ord_child, env, 30);
+    cr_assert(h_exited_with(&r, 0), "out of order: %s%s", r.out, r.err);
+    h_child_free(&r);
+}
+
 /* ---- time_after ------------------------------------------------------------- */
 
 GTEST(after, delivers_time_now_once)
