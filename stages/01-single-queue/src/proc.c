@@ -244,7 +244,9 @@ static g *newproc1(void (*fn)(void *), void *arg, const char *fn_name,
     gp->creator_line = line;
     gp->parent_goid = parent ? parent->goid : 0;
     __atomic_store_n(&gp->waitreason, NULL, __ATOMIC_RELAXED);
-    gp->goid = __atomic_add_fetch(&sched.goidgen, 1, __ATOMIC_RELAXED);
+    /* atomic: scheddetail reads the goids of live Gs while Gs are reused */
+    __atomic_store_n(&gp->goid, __atomic_add_fetch(&sched.goidgen, 1, __ATOMIC_RELAXED),
+                     __ATOMIC_RELAXED);
     __atomic_add_fetch(&sched.ngoroutines, 1, __ATOMIC_RELAXED);
     casgstatus(gp, _Gdead, _Grunnable);
     return gp;

@@ -37,7 +37,7 @@ void schedtrace(bool detailed, FILE *out)
         g *gp = __atomic_load_n(&mp->curg, __ATOMIC_RELAXED);
         fprintf(out, "  M%lld: p=-1 curg=%lld mallocing=0 throwing=0 preemptoff= locks=0 "
                 "dying=0 spinning=false blocked=%s lockedg=-1\n", (long long)mp->id,
-                gp ? (long long)gp->goid : -1LL,
+                gp ? (long long)__atomic_load_n(&gp->goid, __ATOMIC_RELAXED) : -1LL,
                 __atomic_load_n(&mp->idle, __ATOMIC_RELAXED) ? "true" : "false");
     }
     lock(&allglock);
@@ -48,7 +48,8 @@ void schedtrace(bool detailed, FILE *out)
             continue;
         m *mp = __atomic_load_n(&gp->m, __ATOMIC_RELAXED);
         const char *reason = __atomic_load_n(&gp->waitreason, __ATOMIC_RELAXED);
-        fprintf(out, "  G%lld: status=%u(%s) m=%lld lockedm=-1\n", (long long)gp->goid, st,
+        fprintf(out, "  G%lld: status=%u(%s) m=%lld lockedm=-1\n",
+                (long long)__atomic_load_n(&gp->goid, __ATOMIC_RELAXED), st,
                 st == _Gwaiting && reason ? reason : "",
                 mp ? (long long)mp->id : -1LL);
     }

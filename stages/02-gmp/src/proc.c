@@ -281,7 +281,9 @@ static g *newproc1(void (*fn)(void *), void *arg, const char *fn_name,
     gp->creator_line = line;
     gp->parent_goid = parent ? parent->goid : 0;
     __atomic_store_n(&gp->waitreason, NULL, __ATOMIC_RELAXED);
-    gp->goid = __atomic_add_fetch(&sched.goidgen, 1, __ATOMIC_RELAXED);
+    /* atomic: scheddetail reads the goids of live Gs while Gs are reused */
+    __atomic_store_n(&gp->goid, __atomic_add_fetch(&sched.goidgen, 1, __ATOMIC_RELAXED),
+                     __ATOMIC_RELAXED);
     __atomic_add_fetch(&sched.ngoroutines, 1, __ATOMIC_RELAXED);
     casgstatus(gp, _Gdead, _Grunnable);
     return gp;
@@ -897,7 +899,7 @@ void runtime_entersyscall(void)
         trace_goend(mp, gp);
     }
     p *pp = mp->p;
-    pp->syscalltick++;
+    __atomic_store_n(&pp->syscalltick, pp->syscalltick + 1, __ATOMIC_RELAXED);   /* scheddetail */
     mp->oldp = pp;
     lock(&sched.lock);
     releasep(mp);
@@ -1157,7 +1159,7 @@ static void execute(m *mp, g *gp)
         gp->runnable_since = 0;
     }
     p *pp = mp->p;
-    pp->schedtick++;
+    __atomic_store_n(&pp->schedtick, pp->schedtick + 1, __ATOMIC_RELAXED);   /* scheddetail */
     __atomic_store_n(&pp->nswitch, pp->nswitch + 1, __ATOMIC_RELAXED);
     if (trace_enabled)
         trace_gostart(mp, gp);

@@ -60,9 +60,9 @@ void schedtrace(bool detailed, FILE *out)
         g *gp = __atomic_load_n(&mp->curg, __ATOMIC_RELAXED);
         fprintf(out, "  M%lld: p=%d curg=%lld mallocing=0 throwing=0 preemptoff= locks=0 "
                 "dying=0 spinning=false blocked=%s lockedg=%lld\n", (long long)mp->id,
-                mp->p ? mp->p->id : -1, gp ? (long long)gp->goid : -1LL,
+                mp->p ? mp->p->id : -1, gp ? (long long)__atomic_load_n(&gp->goid, __ATOMIC_RELAXED) : -1LL,
                 __atomic_load_n(&mp->blocked, __ATOMIC_RELAXED) ? "true" : "false",
-                mp->lockedg ? (long long)mp->lockedg->goid : -1LL);
+                mp->lockedg ? (long long)__atomic_load_n(&mp->lockedg->goid, __ATOMIC_RELAXED) : -1LL);
     }
     unlock(&sched.lock);
     lock(&allglock);
@@ -72,7 +72,8 @@ void schedtrace(bool detailed, FILE *out)
         if (st == _Gdead)
             continue;
         const char *reason = __atomic_load_n(&gp->waitreason, __ATOMIC_RELAXED);
-        fprintf(out, "  G%lld: status=%u(%s) m=%lld lockedm=%lld\n", (long long)gp->goid, st,
+        fprintf(out, "  G%lld: status=%u(%s) m=%lld lockedm=%lld\n",
+                (long long)__atomic_load_n(&gp->goid, __ATOMIC_RELAXED), st,
                 st == _Gwaiting && reason ? reason : "",
                 mid(__atomic_load_n(&gp->m, __ATOMIC_RELAXED)),
                 mid(__atomic_load_n(&gp->lockedm, __ATOMIC_RELAXED)));
