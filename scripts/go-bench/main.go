@@ -9,12 +9,16 @@
 //	gobench gosched  [N]  two goroutines call Gosched N times each    (bench/gosched.c)
 //	gobench pingpong [N]  unbuffered channel ping-pong, N round trips (bench/chan_pingpong.c)
 //	gobench buffered [N]  cap-128 channel, N int64s, 1 producer 1 consumer (bench/chan_buffered.c)
+//	gobench fib      [N]  parallel fib(N), a goroutine per call above n=20 (stage 03 bench/fib.c)
+//	gobench skewed   [N]  N CPU tasks of 50 us-1 ms spawned by one goroutine (stage 03 bench/skewed.c)
+//	gobench sleeper  [N]  N 1 ms sleeps beside a goroutine spinning with no calls (stage 04 bench/sleeper.c)
 //
 // Standard library only; build with GOFLAGS=-mod=mod and no network.
 package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -30,6 +34,8 @@ func main() {
 	defaults := map[string]int64{
 		"spawn": 1000000, "park": 1000000, "gosched": 1000000,
 		"pingpong": 1000000, "buffered": 10000000,
+		"fib": 35, "skewed": 4000,
+		"sleeper": 300,
 	}
 	n, ok := defaults[os.Args[1]]
 	if !ok {
@@ -53,11 +59,17 @@ func main() {
 		pingpong(n)
 	case "buffered":
 		buffered(n)
+	case "fib":
+		fibBench(n)
+	case "skewed":
+		skewed(n)
+	case "sleeper":
+		sleeper(n)
 	}
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: gobench spawn|park|gosched|pingpong|buffered [N]")
+	fmt.Fprintln(os.Stderr, "usage: gobench spawn|park|gosched|pingpong|buffered|fib|skewed|sleeper [N]")
 	os.Exit(2)
 }
 
@@ -201,4 +213,128 @@ func buffered(n int64) {
 		os.Exit(1)
 	}
 	fmt.Printf("chan_buffered_item %.1f ns\n", float64(elapsed.Nanoseconds())/float64(n))
+}
+
+// ---- fib (stage 03 bench/fib.c) ----------------------------------------------
+
+const fibCutoff = 20
+
+func fib(n int) int {
+	if n < 2 {
+		return n
+	}
+	return fib(n-1) + fib(n-2)
+}
+
+func pfib(n int, res *int, wg *sync.WaitGroup) {
+	if n <= fibCutoff {
+		*res = fib(n)
+	} else {
+		var a, b int
+		var inner sync.WaitGroup
+		inner.Add(2)
+		go pfib(n-1, &a, &inner)
+		go pfib(n-2, &b, &inner)
+		inner.Wait()
+		*res = a + b
+	}
+	wg.Done()
+}
+
+func fibBench(n int64) {
+	if n > 50 {
+		fmt.Fprintf(os.Stderr, "fib: N must be 1..50, got %d\n", n)
+		os.Exit(2)
+	}
+	var res int
+	var elapsed time.Duration
+	for run := 0; run < 2; run++ { // run 0 warms up, as bench/fib.c does
+		var wg sync.WaitGroup
+		wg.Add(1)
+		start := time.Now()
+		go pfib(int(n), &res, &wg)
+		wg.Wait()
+		elapsed = time.Since(start)
+	}
+	if want := fib(int(n)); res != want {
+		fmt.Fprintf(os.Stderr, "fib(%d): got %d, want %d\n", n, res, want)
+		os.Exit(1)
+	}
+	fmt.Printf("fib_ms %.1f ms\n", float64(elapsed.Nanoseconds())/1e6)
+}
+
+// ---- skewed (stage 03 bench/skewed.c) ------------------------------------------
+
+// skewDuration is task i's length: 50 us * 20^u, u from a multiplicative hash.
+func skewDuration(i int64) time.Duration {
+	u := float64(uint32(uint64(i)*2654435761)) / 4294967296.0
+	return time.Duration(50000.0 * math.Pow(20.0, u))
+}
+
+func skewTask(i int64, serial *atomic.Int64, wg *sync.WaitGroup) {
+	d := skewDuration(i)
+	start := time.Now()
+	var spent time.Duration
+	for spent < d {
+		spent = time.Since(start)
+	}
+	serial.Add(int64(spent))
+	wg.Done()
+}
+
+func skewed(n int64) {
+	procs := runtime.GOMAXPROCS(0)
+	var serial atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(int(n))
+	start := time.Now()
+	for i := int64(0); i < n; i++ {
+		go skewTask(i, &serial, &wg)
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	eff := float64(serial.Load()) / (float64(procs) * float64(wall.Nanoseconds()))
+	fmt.Printf("skewed_efficiency %.3f fraction\n", eff)
+	fmt.Printf("skewed_wall_ms %.1f ms\n", float64(wall.Nanoseconds())/1e6)
+}
+
+// ---- sleeper (stage 04 bench/sleeper.c) ----------------------------------------
+
+var sleeperStop atomic.Int32
+var sleeperSink uint64
+
+func sleeperSpin(wg *sync.WaitGroup) {
+	x := uint64(1)
+	for sleeperStop.Load() == 0 { // no call: only async preemption stops it
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	sleeperSink = x
+	wg.Done()
+}
+
+func sleeper(n int64) {
+	late := make([]int64, n)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go sleeperSpin(&wg)
+	time.Sleep(5 * time.Millisecond)
+	for i := range late {
+		t := time.Now()
+		time.Sleep(time.Millisecond)
+		late[i] = int64(time.Since(t) - time.Millisecond)
+	}
+	sleeperStop.Store(1)
+	wg.Wait()
+	for i := 1; i < len(late); i++ { // insertion sort: n is small
+		for j := i; j > 0 && late[j-1] > late[j]; j-- {
+			late[j-1], late[j] = late[j], late[j-1]
+		}
+	}
+	p99 := n * 99 / 100
+	if p99 >= n {
+		p99 = n - 1
+	}
+	fmt.Printf("sleeper_late_p50 %.3f ms\n", float64(late[n/2])/1e6)
+	fmt.Printf("sleeper_late_p99 %.3f ms\n", float64(late[p99])/1e6)
+	fmt.Printf("sleeper_late_max %.3f ms\n", float64(late[n-1])/1e6)
 }
