@@ -112,9 +112,20 @@ static void st_round(int procs, long total)
     atomic_store(&st_dup, 0);
     uint64_t steals0 = metric_u64("/sched/steals:events");
     long live = H_MAX_LIVE / 2;
-    /* The producer never blocks while it spawns: its P's queue stays full
-     * (and overflows to the global queue) while the other Ps steal. */
-    for (long i = 0; i < total; i++) {
+    /* First a queue's worth, then the producer spins without yielding
+     * until some of it has run: only a thief can have run it, however
+     * busy the machine (the OS may not run a thief's thread for a while). */
+    long first = 128;
+    for (long i = 0; i < first; i++)
+        go(st_task, (void *)(intptr_t)i);
+    int64_t deadline = h_now() + H_SEC(5) * H_SLOW;
+    while (procs > 1 && atomic_load(&st_done) == 0 && h_now() < deadline)
+        ;
+    CHECK(procs == 1 || atomic_load(&st_done) > 0,
+          "GOMAXPROCS=%d: no other P took any of %ld queued goroutines in 5 s", procs, first);
+    /* Then the producer never blocks while it spawns: its P's queue stays
+     * full (and overflows to the global queue) while the other Ps steal. */
+    for (long i = first; i < total; i++) {
         go(st_task, (void *)(intptr_t)i);
         if (i - atomic_load(&st_done) > live)
             while (i - atomic_load(&st_done) > live / 2)
