@@ -428,9 +428,17 @@ local function diff_block(cb)
 end
 
 local figno = 0
+-- A diagram with its caption shown under it. Pandoc 2 makes a figure of a
+-- lone image in a paragraph only when its title is "fig:" (what the reader
+-- gives ![caption](src)); pandoc 3 has a Figure element instead. Without
+-- either, the caption is only the image's alt text, and nobody sees it.
 local function figure(src, caption, id)
-  local img = pandoc.Image(caption, src, "", pandoc.Attr(id or "", {}, {}))
-  return pandoc.Para({ img })   -- a lone image in a paragraph is a figure
+  local attr = pandoc.Attr(id or "", {}, {})
+  if pandoc.Figure then
+    return pandoc.Figure({ pandoc.Plain({ pandoc.Image(caption, src, "") }) },
+      { long = { pandoc.Plain(caption) } }, attr)
+  end
+  return pandoc.Para({ pandoc.Image(caption, src, "fig:", attr) })
 end
 
 local function dot_block(cb)
