@@ -610,15 +610,24 @@ static void startmlocked(p *pp)
  * give pp to another M if it has work, else park it (Go's handoffp). */
 static void handoffp(p *pp)
 {
+    bool idle = false;
     lock(&sched.lock);
-    if (__atomic_load_n(&sched.gcwaiting, __ATOMIC_RELAXED))
+    if (__atomic_load_n(&sched.gcwaiting, __ATOMIC_RELAXED)) {
         pstopped(pp);
-    else if (!runqempty(pp) || sched.runqsize > 0)
+    } else if (!runqempty(pp) || sched.runqsize > 0) {
         startmlocked(pp);
-    else
+    } else {
         pidleput(pp);
+        idle = true;
+    }
     checkschedt();
     unlock(&sched.lock);
+    /* The M that let go of pp keeps running (a system call), so it will
+     * not sleep on the timers; make sure some M does (Go's handoffp calls
+     * wakeNetPoller). Else a sleep armed while every M was busy is never
+     * fired by anyone. */
+    if (idle && timer0when() != 0)
+        timers_changed();
 }
 
 /* New global work: give an idle P, if there is one, an M (Go's wakep). */

@@ -423,6 +423,46 @@ GTEST(timers, fire_while_another_p_spins)
     runtime_gomaxprocs(start);
 }
 
+/* GOMAXPROCS=1: a goroutine in and out of short system calls takes the P
+ * back each time (exitsyscall's fast path) and never looks at the timers;
+ * the P it hands off idle must still get some M to sleep on them. */
+static atomic_int tm_sys_stop;
+
+static void tm_syscaller(void *arg)
+{
+    (void)arg;
+    int64_t give_up = h_now() + H_SEC(10) * H_SLOW;
+    while (!atomic_load(&tm_sys_stop) && h_now() < give_up) {
+        runtime_entersyscall();
+        usleep(100);
+        runtime_exitsyscall();
+    }
+}
+
+GTEST(timers, fire_while_a_goroutine_loops_in_system_calls)
+{
+    int start = runtime_gomaxprocs(1);
+    atomic_store(&tm_sys_stop, 0);
+    int64_t worst = 0;
+    for (int round = 0; round < 5; round++) {
+        go(tm_syscaller, NULL);
+        for (int i = 0; i < 10; i++) {
+            int64_t t0 = h_now();
+            time_sleep(H_MS(2));
+            int64_t late = h_now() - t0 - H_MS(2);
+            if (late > worst)
+                worst = late;
+        }
+        atomic_store(&tm_sys_stop, 1);
+        CHECK(WAIT_UNTIL(runtime_num_goroutine() == 1, 5000), "%d goroutines left",
+              runtime_num_goroutine());
+        atomic_store(&tm_sys_stop, 0);
+    }
+    CHECK(worst < H_MS(500) * H_SLOW, "a 2 ms sleep beside a goroutine in system calls "
+          "ended %.1f ms late", worst / 1e6);
+    runtime_gomaxprocs(start);
+}
+
 /* ---- runqputslow: an overflowing local queue feeds idle Ps ---------------------- */
 
 static pthread_t ov_threads[64];

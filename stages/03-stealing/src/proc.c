@@ -651,21 +651,30 @@ static void startmlocked(p *pp, bool spinning)
  * (Go's handoffp). */
 static void handoffp(p *pp)
 {
+    bool idle = false;
     lock(&sched.lock);
     int32_t zero = 0;
-    if (__atomic_load_n(&sched.gcwaiting, __ATOMIC_RELAXED))
+    if (__atomic_load_n(&sched.gcwaiting, __ATOMIC_RELAXED)) {
         pstopped(pp);
-    else if (!runqempty(pp) || sched.runqsize > 0)
+    } else if (!runqempty(pp) || sched.runqsize > 0) {
         startmlocked(pp, false);
-    else if (__atomic_load_n(&sched.nmspinning, __ATOMIC_SEQ_CST) + sched.npidle == 0 &&
+    } else if (__atomic_load_n(&sched.nmspinning, __ATOMIC_SEQ_CST) + sched.npidle == 0 &&
              __atomic_compare_exchange_n(&sched.nmspinning, &zero, 1, false,
                                          __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
         __atomic_store_n(&sched.needspinning, 0, __ATOMIC_RELAXED);
         startmlocked(pp, true);
-    } else
+    } else {
         pidleput(pp);
+        idle = true;
+    }
     checkschedt();
     unlock(&sched.lock);
+    /* The M that let go of pp keeps running (a system call), so it will
+     * not sleep on the timers; make sure some M does (Go's handoffp calls
+     * wakeNetPoller). Else a sleep armed while every M was busy is never
+     * fired by anyone. */
+    if (idle && timer0when() != 0)
+        timers_changed();
 }
 
 /* New work exists (step 3): if a P is idle and no M is spinning, start
