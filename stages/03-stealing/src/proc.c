@@ -1208,11 +1208,14 @@ static p *procresize(m *mp, int32_t n)
     return runnable;
 }
 
-/* Restarts the world after procresize: an M for every P with work, and
- * one more for the global queue (Go's startTheWorldWithSema). */
+/* Restarts the world, in the same sched.lock hold as procresize (Go's
+ * startTheWorldWithSema): an M for every P with work. Were the lock let go
+ * in between, a wakep could hand one of the Ps procresize just made idle
+ * to an M that would still see gcwaiting and stop it again, with no world
+ * to restart it: the next stop-the-world would wait for it for ever. The
+ * caller wakes one more P for the global queue once it unlocks. */
 static void starttheworld(p *runnable)
 {
-    lock(&sched.lock);
     __atomic_store_n(&sched.gcwaiting, 0, __ATOMIC_RELAXED);
     while (runnable) {
         p *pp = runnable;
@@ -1221,8 +1224,6 @@ static void starttheworld(p *runnable)
         startmlocked(pp, false);
     }
     checkschedt();
-    unlock(&sched.lock);
-    wakep();
 }
 
 /* ---- schedule --------------------------------------------------------- */
@@ -1759,10 +1760,9 @@ int runtime_gomaxprocs(int n)
     if (n != prev) {
         stoptheworld(mp);
         lock(&sched.lock);
-        p *runnable = procresize(mp, n);
-        checkschedt();
+        starttheworld(procresize(mp, n));
         unlock(&sched.lock);
-        starttheworld(runnable);
+        wakep();
     }
     semrelease1(&worldsema, false);
     return prev;

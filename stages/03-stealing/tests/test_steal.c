@@ -181,6 +181,8 @@ static void rn_ping(void *arg)
     for (long i = 0;; i++) {
         bool stop = atomic_load(&rn_stop) || ((i & 255) == 0 && h_now() > rn_deadline);
         if (i == 1000) {
+            gosched();           /* a fresh time slice for the pair (it may have
+                                    used up the one it shared so far) */
             rn_t_spawned = h_now();
             atomic_store(&rn_spawned_at, atomic_load(&rn_rounds));
             go(rn_third, NULL);
