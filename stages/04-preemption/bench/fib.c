@@ -1,0 +1,104 @@
+/*
+ * bench/fib.c: parallel fib(35), a goroutine per call above n = 20; ms.
+ *
+ * Go twin: scripts/go-bench (workload "fib"); the two are the same program:
+ *
+ *     func pfib(n int, res *int, wg *sync.WaitGroup) {   // run twice, the 2nd timed
+ *         if n <= 20 {
+ *             *res = fib(n)               // plain recursion
+ *         } else {
+ *             var a, b int
+ *             var inner sync.WaitGroup
+ *             inner.Add(2)
+ *             go pfib(n-1, &a, &inner)
+ *             go pfib(n-2, &b, &inner)
+ *             inner.Wait()
+ *             *res = a + b
+ *         }
+ *         wg.Done()
+ *     }
+ *
+ * What it measures: fork-join parallelism. The work is a tree of 3,193
+ * goroutines created where the work is, each waiting for its two children:
+ * a P that runs out of work can only get more by stealing from the P that
+ * created it, so the speedup from GOMAXPROCS=1 to 2 is what stealing buys
+ * (stage 02, which cannot steal, stays near 1x; ANCHORS.md: Go's 84 ms and
+ * 42 ms, 2.0x). The leaves, fib(20) and below (about 30 us each), are
+ * compiled code in both languages, so the ratio to Go is the compilers'
+ * as much as the runtimes'.
+ *
+ * Both programs run the tree twice and time the second run. The first
+ * pays for carving about a thousand stacks (gort: mmap, an mprotect per
+ * guard page, first-touch page faults; stack.c), which the kernel
+ * serialises on the process's memory map, and at GOMAXPROCS=2 every
+ * mprotect also interrupts the other CPU to flush its TLB: measured on
+ * the course machine, 17 ms at P=1 and 15 ms at P=2 for the first run,
+ * 14 and 7 for the second. That is the stack allocator's cost, not the
+ * scheduler's; the warm run measures the scheduler.
+ *
+ * Usage: fib [N]   (default 35). Prints "fib_ms MS ms"; exits 1 on a
+ * wrong result.
+ */
+#include <gort.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define CUTOFF 20
+
+static long fib(int n)
+{
+    return n < 2 ? n : fib(n - 1) + fib(n - 2);
+}
+
+struct call {
+    int n;
+    long res;
+    sync_waitgroup *wg;          /* the parent's */
+};
+
+static void pfib(void *arg)
+{
+    struct call *c = arg;
+    if (c->n <= CUTOFF) {
+        c->res = fib(c->n);
+    } else {
+        sync_waitgroup inner = SYNC_WAITGROUP_INIT;
+        struct call a = { c->n - 1, 0, &inner }, b = { c->n - 2, 0, &inner };
+        sync_wg_add(&inner, 2);
+        go(pfib, &a);
+        go(pfib, &b);
+        sync_wg_wait(&inner);
+        c->res = a.res + b.res;
+    }
+    sync_wg_done(c->wg);
+}
+
+static int fib_main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 35;
+    if (n < 1 || n > 50) {
+        fprintf(stderr, "usage: fib [N]  (N: 1..50, got '%s')\n", argc > 1 ? argv[1] : "");
+        return 2;
+    }
+    long want = fib(n);
+    int64_t elapsed = 0;
+    struct call root;
+    for (int run = 0; run < 2; run++) {      /* run 0 warms up the stack pool */
+        sync_waitgroup wg = SYNC_WAITGROUP_INIT;
+        root = (struct call){ n, 0, &wg };
+        sync_wg_add(&wg, 1);
+        int64_t start = time_now();
+        go(pfib, &root);
+        sync_wg_wait(&wg);
+        elapsed = time_now() - start;
+    }
+    if (root.res != want) {
+        fprintf(stderr, "fib(%d): got %ld, want %ld\n", n, root.res, want);
+        return 1;
+    }
+    printf("fib_ms %.1f ms\n", (double)elapsed / 1e6);
+    return 0;
+}
+
+GO_MAIN(fib_main)

@@ -1,0 +1,478 @@
+/*
+ * test_preempt.c: what stage 04 adds, each test failing (or hanging, and
+ * killed) on stage 02's runtime, which cannot preempt:
+ *   - at GOMAXPROCS=1 a goroutine spinning in `for (;;) x++` does not stop
+ *     main from finishing: runtime_main returns, joins every thread, and
+ *     can run again (exit preempts the spinners);
+ *   - floating-point, x87 and vector state (SSE, AVX, AVX-512 where the
+ *     CPU has them) survives thousands of preemptions, results checked;
+ *   - goroutines preempted inside printf/malloc/free-heavy loops never
+ *     deadlock (the handler refuses to stop them inside libc), and some
+ *     signals were refused;
+ *   - runtime_gomaxprocs(n) completes while a goroutine spins;
+ *   - GODEBUG=asyncpreemptoff=1 sends no signal, and without it the same
+ *     workload is preempted;
+ *   - system calls are lazy: short ones start no thread, a long one at
+ *     GOMAXPROCS=1 is retaken by sysmon so others run.
+ *
+ * Build modes. The default build preempts with signals, and the tests
+ * count async preemptions. PREEMPT=coop and TSan builds have no signals
+ * (README: TSan): there the spinners call a function in their loop, which
+ * -finstrument-functions makes a safe point, and the tests count
+ * cooperative preemptions instead. A spinner with no call at all cannot be
+ * stopped in those builds, which is the point of asynchronous preemption.
+ *
+ * Tests that would hang on a runtime without preemption run in a child
+ * process with a deadline (h_child_run), so they fail instead of hanging.
+ */
+#include "harness.h"
+
+#include <math.h>
+#include <unistd.h>
+
+#if defined(GORT_PREEMPT_COOP) || H_TSAN
+#define PR_COOP 1
+#define PR_METRIC "/gort/preemptions/cooperative:events"
+#else
+#define PR_COOP 0
+#define PR_METRIC "/gort/preemptions/async:events"
+#endif
+
+/* The spinners' x++: a relaxed atomic load and store, which the compiler
+ * may not drop (the role of Go's tests' volatile sink) and TSan accepts
+ * from several goroutines at once. No call. */
+static uint64_t pr_sink;
+static atomic_int pr_stop;
+#define PR_BUMP() __atomic_store_n(&pr_sink, __atomic_load_n(&pr_sink, __ATOMIC_RELAXED) + 1, \
+                                   __ATOMIC_RELAXED)
+
+#if PR_COOP
+/* A call: with -finstrument-functions, a safe point (Go's prologue check). */
+__attribute__((noinline, noipa)) static void pr_step(void) { PR_BUMP(); }
+#define PR_STEP() pr_step()
+#else
+#define PR_STEP() PR_BUMP()         /* no call: only a signal can stop it */
+#endif
+
+static void pr_forever(void *arg) { (void)arg; for (;;) PR_STEP(); }
+
+static void pr_spinner(void *arg)
+{
+    while (!atomic_load_explicit(&pr_stop, memory_order_relaxed))
+        PR_STEP();
+    if (arg)
+        sync_wg_done(arg);
+}
+
+static uint64_t pr_metric(const char *name)
+{
+    metrics_sample s = { .name = name };
+    metrics_read(&s, 1);
+    return s.kind == METRIC_U64 ? s.value.u64 : 0;
+}
+
+/* Runs body as goroutine 1 in a child (its environment: env), which exits 0
+ * only if the body ran to its end, checked something and no check failed;
+ * the parent asserts that within timeout_s seconds. */
+static void (*pr_body)(void);
+static int pr_child_main(void)
+{
+    static char arg0[] = "gort-preempt";
+    static char *argv[] = { arg0, NULL };
+    h_reset();
+    h.body = pr_body;
+    int rc = runtime_main(h_main, 1, argv);
+    h_child_dump_failures();
+    if (rc != 0 || h_failures() != 0 || atomic_load(&h.checks) == 0 || !atomic_load(&h.finished))
+        return 1;
+    return 0;
+}
+
+static void pr_in_child(void (*body)(void), const char *const *env, int timeout_s)
+{
+    h_child r;
+    char how[128];
+    pr_body = body;
+    h_child_run(&r, pr_child_main, env, timeout_s);
+    cr_assert(h_exited_with(&r, 0), "the child %s; stdout:\n%s\nstderr:\n%s",
+              h_child_how(&r, how, sizeof how), r.out, r.err);
+    h_child_free(&r);
+}
+
+/* ---- exit with spinners running ------------------------------------------- */
+
+static int ex_main(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    int n = runtime_gomaxprocs(0) + 1;      /* more spinners than Ps */
+    for (int i = 0; i < n; i++)
+        go(pr_forever, NULL);
+    time_sleep(H_MS(20));                   /* the spinners hold every P */
+    return 7;
+}
+
+/* Exits 0 if runtime_main returned main's value twice (a run that left
+ * threads behind makes the second refuse to start) and joined its threads. */
+static int ex_child(void)
+{
+    int before = h_threads_before();
+    int rc = runtime_main(ex_main, 0, NULL);
+    if (rc != 7)
+        return 10;
+    int after = h_threads_after(before);
+    if (after > before) {
+        printf("threads: %d before runtime_main, %d after\n", before, after);
+        return 11;
+    }
+    rc = runtime_main(ex_main, 0, NULL);
+    return rc == 7 ? 0 : 12;
+}
+
+static void ex_expect(const char *const *env)
+{
+    h_child r;
+    char how[128];
+    h_child_run(&r, ex_child, env, 20);
+    cr_assert(h_exited_with(&r, 0), "the child %s (10: wrong value, 11: threads left, "
+              "12: second run failed); stdout:\n%s\nstderr:\n%s",
+              h_child_how(&r, how, sizeof how), r.out, r.err);
+    h_child_free(&r);
+}
+
+Test(exit, spinner_at_gomaxprocs_1_does_not_stop_main, .timeout = H_TIMEOUT)
+{
+    const char *env[] = { "GOMAXPROCS=1", NULL };
+    ex_expect(env);
+}
+
+Test(exit, spinners_on_every_p_do_not_stop_main, .timeout = H_TIMEOUT)
+{
+    ex_expect(NULL);                        /* tests/run.sh's GOMAXPROCS */
+}
+
+/* ---- register state survives preemption -------------------------------------- */
+
+enum { FP_N = 20000 };
+static atomic_int fp_wrong;
+static atomic_int fp_wrongkind[4];          /* scalar/x87, SSE, AVX2, AVX-512 */
+static const char *fp_what;
+
+typedef double v2d __attribute__((vector_size(16)));
+typedef double v4d __attribute__((vector_size(32)));
+typedef double v8d __attribute__((vector_size(64)));
+
+/* Sums of (k + id) * 0.5 for k = 1..FP_N: every partial sum is a multiple
+ * of 0.5 far below 2^53, so the result is exact and known in closed form;
+ * a register clobbered by a preemption (or another goroutine's value leaking
+ * in) shows up as a wrong sum. */
+static double fp_expect(int id, double scale)
+{
+    return ((double)FP_N * (FP_N + 1) / 2 + (double)FP_N * id) * scale;
+}
+
+__attribute__((noinline)) static bool fp_scalar(int id)
+{
+    double s = 0;
+    long double x = 0;                      /* the x87 stack */
+    for (int k = 1; k <= FP_N; k++) {
+        s += (k + id) * 0.5;
+        x += (k + id) * 0.25L;
+    }
+    return s == fp_expect(id, 0.5) && x == (long double)fp_expect(id, 0.25);
+}
+
+__attribute__((noinline)) static bool fp_sse(int id)
+{
+    v2d s = { 0, 0 }, d = { 0.5, 0.125 };
+    for (int k = 1; k <= FP_N; k++) {
+        v2d v = { (double)(k + id), (double)(k + id) };
+        s += v * d;
+    }
+    return s[0] == fp_expect(id, 0.5) && s[1] == fp_expect(id, 0.125);
+}
+
+#if defined(__x86_64__)
+__attribute__((noinline, target("avx2"))) static bool fp_avx(int id)
+{
+    v4d s = { 0, 0, 0, 0 }, d = { 0.5, 0.25, 0.125, 1 };
+    for (int k = 1; k <= FP_N; k++) {
+        double f = (double)(k + id);
+        v4d v = { f, f, f, f };
+        s += v * d;
+    }
+    return s[0] == fp_expect(id, 0.5) && s[1] == fp_expect(id, 0.25) &&
+           s[2] == fp_expect(id, 0.125) && s[3] == fp_expect(id, 1);
+}
+
+__attribute__((noinline, target("avx512f"))) static bool fp_avx512(int id)
+{
+    v8d s = { 0 }, d = { 0.5, 0.25, 0.125, 1, 2, 4, 0.5, 0.25 };
+    for (int k = 1; k <= FP_N; k++) {
+        double f = (double)(k + id);
+        v8d v = { f, f, f, f, f, f, f, f };
+        s += v * d;
+    }
+    for (int i = 0; i < 8; i++)
+        if (s[i] != fp_expect(id, d[i]))
+            return false;
+    return true;
+}
+#endif
+
+static void fp_worker(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+#if defined(__x86_64__)
+    bool avx = __builtin_cpu_supports("avx2"), avx512 = __builtin_cpu_supports("avx512f");
+#endif
+    while (!atomic_load_explicit(&pr_stop, memory_order_relaxed)) {
+        bool ok[4] = { fp_scalar(id), fp_sse(id), true, true };
+#if defined(__x86_64__)
+        if (avx)
+            ok[2] = fp_avx(id);
+        if (avx512)
+            ok[3] = fp_avx512(id);
+#endif
+        for (int i = 0; i < 4; i++) {
+            if (!ok[i]) {
+                atomic_fetch_add(&fp_wrong, 1);
+                atomic_fetch_add(&fp_wrongkind[i], 1);
+            }
+        }
+        PR_STEP();
+    }
+}
+
+static void fp_body(void)
+{
+    atomic_store(&fp_wrong, 0);
+    atomic_store(&pr_stop, 0);
+#if defined(__x86_64__)
+    fp_what = __builtin_cpu_supports("avx512f") ? "x87, SSE, AVX2, AVX-512"
+            : __builtin_cpu_supports("avx2") ? "x87, SSE, AVX2" : "x87, SSE";
+#else
+    fp_what = "FP/SIMD";
+#endif
+    int n = runtime_gomaxprocs(0) + 2;
+    for (int i = 0; i < n; i++)
+        go(fp_worker, (void *)(intptr_t)(i * 7 + 1));
+    int64_t deadline = h_now() + H_SEC(20) * H_SLOW;
+    while (pr_metric(PR_METRIC) < 1000 && h_now() < deadline)
+        time_sleep(H_MS(10));
+    atomic_store(&pr_stop, 1);
+    CHECK_GE(pr_metric(PR_METRIC), 1000);
+    CHECK(atomic_load(&fp_wrong) == 0, "%d wrong %s results after preemptions "
+          "(scalar/x87 %d, SSE %d, AVX2 %d, AVX-512 %d)", atomic_load(&fp_wrong), fp_what,
+          atomic_load(&fp_wrongkind[0]), atomic_load(&fp_wrongkind[1]),
+          atomic_load(&fp_wrongkind[2]), atomic_load(&fp_wrongkind[3]));
+    time_sleep(H_MS(5));                    /* let the workers see pr_stop */
+}
+
+Test(state, fp_and_vector_registers_survive_thousands_of_preemptions, .timeout = H_TIMEOUT)
+{
+    const char *env[] = { "GODEBUG=preemptslice=1", NULL };
+    pr_in_child(fp_body, env, 25);
+}
+
+/* ---- preempted inside libc-heavy loops: no deadlock ------------------------------- */
+
+static FILE *lc_null;
+static sync_waitgroup lc_wg;
+
+/* malloc, snprintf, fprintf to one shared FILE (its lock is taken inside
+ * libc), realloc, free: most of the time is spent in libc, where a
+ * goroutine holds the allocator's and the FILE's locks. Preempting it there
+ * and running another goroutine on the same thread would deadlock the
+ * thread; the handler must refuse and let sysmon retry. */
+static void lc_goroutine(void *arg)
+{
+    uint32_t x = (uint32_t)(uintptr_t)arg * 2654435761u;
+    while (!atomic_load_explicit(&pr_stop, memory_order_relaxed)) {
+        x = x * 1103515245u + 12345u;
+        size_t n = 16 + (x >> 8) % 4096;
+        char *p = malloc(n);
+        if (p == NULL)
+            continue;
+        snprintf(p, n, "%u %zu %s", x, n, "preempt me");
+        uint32_t sum = 0;                   /* some time in our own code too */
+        for (size_t i = 0; i < n; i++)
+            sum = sum * 31 + (uint8_t)p[i];
+        fprintf(lc_null, "%s %p %u\n", p, (void *)p, sum);
+        char *q = realloc(p, n * 2);
+        free(q ? q : p);
+        PR_STEP();
+    }
+    sync_wg_done(&lc_wg);
+}
+
+static void lc_body(void)
+{
+    REQUIRE((lc_null = fopen("/dev/null", "w")) != NULL, "fopen /dev/null: %s", strerror(errno));
+    atomic_store(&pr_stop, 0);
+    uint64_t refused0 = pr_metric("/gort/preemptions/refused:events");
+    uint64_t done0 = pr_metric(PR_METRIC);
+    int n = 8;
+    sync_wg_add(&lc_wg, n);
+    for (int i = 0; i < n; i++)
+        go(lc_goroutine, (void *)(uintptr_t)(i + 1));
+    int64_t soak = h_now() + H_MS(1500), deadline = h_now() + H_SEC(20) * H_SLOW;
+    while (h_now() < soak || (pr_metric(PR_METRIC) - done0 < 200 && h_now() < deadline))
+        time_sleep(H_MS(10));
+    atomic_store(&pr_stop, 1);
+    sync_wg_wait(&lc_wg);                   /* a deadlock hangs here; the parent kills us */
+    CHECK_GE(pr_metric(PR_METRIC) - done0, 200);
+#if !PR_COOP
+    /* The handler did find goroutines inside libc, and let them be. */
+    CHECK_GT(pr_metric("/gort/preemptions/refused:events") - refused0, 0);
+#else
+    (void)refused0;
+#endif
+    fclose(lc_null);
+}
+
+Test(stress, preempted_in_printf_and_malloc_loops_never_deadlocks, .timeout = H_TIMEOUT)
+{
+    const char *env[] = { "GODEBUG=preemptslice=1", NULL };
+    pr_in_child(lc_body, env, 25);
+}
+
+/* ---- stop the world while a goroutine spins ------------------------------------- */
+
+static void stw_body(void)
+{
+    sync_waitgroup wg = SYNC_WAITGROUP_INIT;
+    atomic_store(&pr_stop, 0);
+    sync_wg_add(&wg, 1);
+    go(pr_spinner, &wg);
+    time_sleep(H_MS(10));                   /* at GOMAXPROCS=1 it holds the P */
+    for (int i = 0; i < 5; i++) {
+        CHECK_EQ(runtime_gomaxprocs(2), 1);
+        CHECK_EQ(runtime_gomaxprocs(1), 2);
+    }
+    atomic_store(&pr_stop, 1);
+    sync_wg_wait(&wg);
+    CHECK_GT(pr_metric("/sched/preemptions:events"), 0);
+}
+
+Test(stw, gomaxprocs_completes_while_a_goroutine_spins, .timeout = H_TIMEOUT)
+{
+    const char *env[] = { "GOMAXPROCS=1", NULL };
+    pr_in_child(stw_body, env, 20);
+}
+
+/* ---- GODEBUG=asyncpreemptoff=1 -------------------------------------------------- */
+
+/* A spinner that yields by itself every ~2 ms (so the program ends even
+ * without preemption) beside a sleeper. */
+static void off_spinner(void *arg)
+{
+    while (!atomic_load_explicit(&pr_stop, memory_order_relaxed)) {
+        for (int k = 0; k < 2000000 && !atomic_load_explicit(&pr_stop, memory_order_relaxed); k++)
+            PR_STEP();
+        gosched();
+    }
+    sync_wg_done(arg);
+}
+
+static void off_workload(void)
+{
+    sync_waitgroup wg = SYNC_WAITGROUP_INIT;
+    atomic_store(&pr_stop, 0);
+    sync_wg_add(&wg, 1);
+    go(off_spinner, &wg);
+    for (int i = 0; i < 30; i++)
+        time_sleep(H_MS(1));
+    atomic_store(&pr_stop, 1);
+    sync_wg_wait(&wg);
+}
+
+static void off_body(void)
+{
+    off_workload();
+    CHECK_EQ(pr_metric("/gort/preemptions/async:events"), 0);
+    CHECK_EQ(pr_metric("/gort/preemptions/refused:events"), 0);   /* no signal at all */
+}
+
+static void on_body(void)
+{
+    off_workload();
+    CHECK_GT(pr_metric(PR_METRIC), 0);      /* the timers preempted the spinner */
+}
+
+Test(asyncpreemptoff, turns_the_signals_off, .timeout = H_TIMEOUT)
+{
+    const char *off[] = { "GOMAXPROCS=1", "GODEBUG=asyncpreemptoff=1", NULL };
+    const char *on[] = { "GOMAXPROCS=1", "GODEBUG", NULL };
+    pr_in_child(off_body, off, 20);
+    pr_in_child(on_body, on, 20);           /* and nothing else stops preemption */
+}
+
+/* ---- lazy system calls ------------------------------------------------------------ */
+
+static atomic_int sc_ticks;
+
+static void sc_ticker(void *arg)
+{
+    while (!atomic_load(&pr_stop)) {
+        atomic_fetch_add(&sc_ticks, 1);
+        gosched();
+    }
+    sync_wg_done(arg);
+}
+
+/* Short calls keep their P (_Psyscall) and take it straight back: with a
+ * goroutine waiting to run, stage 02 handed the P to a new thread at the
+ * first call. */
+static void sc_short(void)
+{
+    sync_waitgroup wg = SYNC_WAITGROUP_INIT;
+    atomic_store(&pr_stop, 0);
+    sync_wg_add(&wg, 1);
+    go(sc_ticker, &wg);                     /* always runnable: work for a hand-off */
+    gosched();
+    int before = h_count_threads();
+    for (int i = 0; i < 200; i++) {
+        runtime_entersyscall();
+        (void)getppid();
+        runtime_exitsyscall();
+    }
+    int after = h_count_threads();
+    atomic_store(&pr_stop, 1);
+    sync_wg_wait(&wg);
+    CHECK_EQ(after, before);
+}
+
+static void sc_sleeper(void *arg)
+{
+    chan_t *done = arg;
+    int t0 = atomic_load(&sc_ticks);
+    runtime_entersyscall();
+    usleep(30 * 1000);                      /* holds this thread; its P is retaken */
+    runtime_exitsyscall();
+    h_send_int(done, atomic_load(&sc_ticks) - t0);
+}
+
+/* A long call loses its P to sysmon's retake, and the rest run meanwhile. */
+static void sc_long(void)
+{
+    sync_waitgroup wg = SYNC_WAITGROUP_INIT;
+    chan_t *done = h_chan_int(1);
+    atomic_store(&pr_stop, 0);
+    atomic_store(&sc_ticks, 0);
+    sync_wg_add(&wg, 1);
+    go(sc_ticker, &wg);
+    go(sc_sleeper, done);
+    int ran = h_recv_int(done);
+    atomic_store(&pr_stop, 1);
+    sync_wg_wait(&wg);
+    CHECK_GT(ran, 100);                     /* the ticker ran during the 30 ms call */
+    chan_free(done);
+}
+
+GTEST(syscall, short_calls_keep_the_p_and_long_ones_lose_it)
+{
+    int start = runtime_gomaxprocs(1);
+    sc_short();
+    sc_long();
+    runtime_gomaxprocs(start);
+}
