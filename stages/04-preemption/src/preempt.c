@@ -27,7 +27,8 @@
  *   timers   gort's own addition, for latency: when a timer is due and
  *            every P is busy, nobody would run it before some G yields, up
  *            to a time slice later (Go's 10-20 ms). sysmon sleeps only
- *            until the earliest timer, and when it is due with no idle P
+ *            until the earliest timer (a timer set while it sleeps longer
+ *            wakes it: sysmontimer), and when it is due with no idle P
  *            it preempts the P whose G has run longest, at most once per P
  *            every TIMERGAP (250 us). The preempted M runs the timers in
  *            gopreempt before anything else, and the woken G runs next.
@@ -208,8 +209,9 @@ static __attribute__((unused)) uintptr_t preemptroom(void)
 static struct {
     pthread_t thread;
     bool      started;
-    note      wake;                 /* preemptfini wakes it to stop */
+    note      wake;                 /* to stop, or for an earlier timer */
     uint32_t  stop;                 /* atomic */
+    int64_t   until;                /* atomic: when its sleep ends; 0 awake */
 } sysmonst;
 
 static int64_t slicens(void)
@@ -310,6 +312,20 @@ static int64_t timerwatch(void)
     return when;
 }
 
+/* A new earliest timer (proc.c: timers_changed): sysmon, asleep past it
+ * after backing off, wakes to sleep until it instead. Without this a
+ * sleeper whose timer is set while sysmon sleeps 10 ms waits that long. */
+void sysmontimer(void)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);     /* pairs with sysmon's */
+    int64_t until = __atomic_load_n(&sysmonst.until, __ATOMIC_RELAXED);
+    int64_t when = timer0when();
+    if (until != 0 && when != 0 && when < until &&
+        __atomic_compare_exchange_n(&sysmonst.until, &until, 0, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED))
+        notewakeup(&sysmonst.wake);
+}
+
 /* A timer is due and nobody is there to run it (the latency design in the
  * header comment). Returns 1 if it acted. */
 static int timerpreempt(int64_t now)
@@ -357,10 +373,17 @@ static void *sysmon(void *arg)
         if (delay > max)
             delay = max;
         int64_t now = nanotime1(), sleep = delay;
+        /* Say when the sleep ends before looking at the timers: a timer
+         * added after the look sees it and wakes us (sysmontimer). */
+        noteclear(&sysmonst.wake);
+        __atomic_store_n(&sysmonst.until, now + sleep, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
         int64_t when = timerwatch();
         if (when != 0 && when - now < sleep)
             sleep = when - now < SYSMON_MIN ? SYSMON_MIN : when - now;
-        notetsleep(&sysmonst.wake, sleep);
+        if (!__atomic_load_n(&sysmonst.stop, __ATOMIC_ACQUIRE))
+            notetsleep(&sysmonst.wake, sleep);
+        __atomic_store_n(&sysmonst.until, 0, __ATOMIC_RELAXED);
         if (__atomic_load_n(&sysmonst.stop, __ATOMIC_ACQUIRE))
             break;
         now = nanotime1();

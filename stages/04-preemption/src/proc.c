@@ -738,6 +738,7 @@ static void wakeidle(void)
  * and none idle, the running Ms check the timers at each schedule(). */
 void timers_changed(void)
 {
+    sysmontimer();               /* stage 04: sysmon sleeps until it too */
     if (__atomic_load_n(&sched.nmidle, __ATOMIC_RELAXED) > 0)
         wakeidle();
     else
@@ -943,18 +944,23 @@ static g *gopreempt_local_m(g *gp)
 /* Stage 04: the current G was asked to stop (preempt.c: a safe point, or
  * the SIGURG trampoline). It runs the due timers first, then yields as
  * gosched does, to the global queue behind everything waiting (Go's
- * gopreempt_m -> goschedImpl); but when the timers woke Gs onto this P's
- * queue it queues behind them there instead, so that the 1-in-61 global
- * check cannot hand the P straight back to it before they run (sysmon
- * preempted it for them: preempt.c, timerpreempt). */
+ * gopreempt_m -> goschedImpl); but when the timers woke Gs onto this P
+ * (its queue, or its runnext slot, where goready puts the first) it
+ * queues behind them there instead, so that the 1-in-61 global check
+ * cannot hand the P straight back to it before they run (sysmon preempted
+ * it for them: preempt.c, timerpreempt). */
 void gopreempt(void)
 {
     m *mp = getm();
+    p *pp = mp->p;
     if (trace_enabled)
         trace_instant(mp, "preempt", mp->curg);
-    uint32_t tail = mp->p->runqtail;
+    uint32_t tail = pp->runqtail;
+    g *next = __atomic_load_n(&pp->runnext, __ATOMIC_RELAXED);
     checktimers();
-    mcall(mp, mp->p->runqtail != tail ? gopreempt_local_m : gosched_m, false);
+    g *now = __atomic_load_n(&pp->runnext, __ATOMIC_RELAXED);
+    bool woke = pp->runqtail != tail || (now != NULL && now != next);
+    mcall(mp, woke ? gopreempt_local_m : gosched_m, false);
 }
 
 static g *goexit0(g *gp)

@@ -493,6 +493,7 @@ void    trace_instant(m *mp, const char *what, g *gp);
 /* preempt.c (stage 04): sysmon, retake, preemption */
 void    preemptinit(void);                /* runtime_main: handler, sysmon thread */
 void    preemptfini(void);                /* runtime_main: stop sysmon, restore handler */
+void    sysmontimer(void);                /* timers_changed: wake sysmon for an earlier timer */
 bool    preemptall(void);                 /* ask every running G to yield */
 void    preemptcheck(g *gp);              /* a safe point: yield if asked to */
 

@@ -12,6 +12,8 @@
  *   - runtime_gomaxprocs(n) completes while a goroutine spins;
  *   - GODEBUG=asyncpreemptoff=1 sends no signal, and without it the same
  *     workload is preempted;
+ *   - a goroutine woken by a timer runs before the spinner preempted for
+ *     it gets its P back, even with a 2 s time slice;
  *   - system calls are lazy: short ones start no thread, a long one at
  *     GOMAXPROCS=1 is retaken by sysmon so others run.
  *
@@ -405,6 +407,41 @@ Test(asyncpreemptoff, turns_the_signals_off, .timeout = H_TIMEOUT)
     const char *on[] = { "GOMAXPROCS=1", "GODEBUG", NULL };
     pr_in_child(off_body, off, 20);
     pr_in_child(on_body, on, 20);           /* and nothing else stops preemption */
+}
+
+/* ---- timers: the woken G runs before the spinner resumes ---------------------- */
+
+/* With a 2 s time slice only the timer design (preempt.c: timerpreempt,
+ * proc.c: gopreempt) can wake the sleeper: each 1 ms sleep must end long
+ * before the spinner's slice does. gopreempt once queued the spinner
+ * globally while the woken G sat in runnext: whenever the next schedule()
+ * was a 1-in-61 global check, the spinner got the P back for a whole
+ * slice (about one wake-up in 30). */
+static void tp_body(void)
+{
+    sync_waitgroup wg = SYNC_WAITGROUP_INIT;
+    atomic_store(&pr_stop, 0);
+    sync_wg_add(&wg, 1);
+    go(pr_spinner, &wg);
+    time_sleep(H_MS(5));                    /* the spinner holds the P */
+    int64_t worst = 0;
+    for (int i = 0; i < 200; i++) {
+        int64_t t = time_now();
+        time_sleep(H_MS(1));
+        int64_t late = time_now() - t - H_MS(1);
+        if (late > worst)
+            worst = late;
+    }
+    atomic_store(&pr_stop, 1);
+    sync_wg_wait(&wg);
+    CHECK(worst < H_MS(500), "a 1 ms sleep woke %.1f ms late: the spinner kept the P "
+          "for its slice", (double)worst / 1e6);
+}
+
+Test(timers, woken_goroutine_runs_before_the_spinner_resumes, .timeout = H_TIMEOUT)
+{
+    const char *env[] = { "GOMAXPROCS=1", "GODEBUG=preemptslice=2000", NULL };
+    pr_in_child(tp_body, env, 60);
 }
 
 /* ---- lazy system calls ------------------------------------------------------------ */
