@@ -33,6 +33,9 @@
  *            every TIMERGAP (250 us). The preempted M runs the timers in
  *            gopreempt before anything else, and the woken G runs next.
  *            With an idle P but no idle M, sysmon starts an M instead.
+ *            When an idle M without a P ran the timers first, the woken
+ *            Gs wait on the global queue: it preempts for them the same
+ *            way (timerswoke).
  *
  * Asking a G to stop sets gp->preempt. It is honoured in two ways.
  *
@@ -212,6 +215,7 @@ static struct {
     note      wake;                 /* to stop, or for an earlier timer */
     uint32_t  stop;                 /* atomic */
     int64_t   until;                /* atomic: when its sleep ends; 0 awake */
+    uint32_t  timerswoke;           /* atomic: Gs that timers woke wait for a P */
 } sysmonst;
 
 static int64_t slicens(void)
@@ -326,12 +330,30 @@ void sysmontimer(void)
         notewakeup(&sysmonst.wake);
 }
 
-/* A timer is due and nobody is there to run it (the latency design in the
- * header comment). Returns 1 if it acted. */
+/* An M without a P ran the due timers because every P was busy (proc.c:
+ * stopm). The Gs they woke wait on the global queue, where timerpreempt,
+ * which watches the timer heap, would not see them: they would wait for a
+ * G to yield, up to a time slice. So it preempts for them as for a due
+ * timer, at its next tick. */
+void timerswoke(void)
+{
+    __atomic_store_n(&sysmonst.timerswoke, 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);     /* pairs with sysmon's */
+    int64_t until = __atomic_load_n(&sysmonst.until, __ATOMIC_RELAXED);
+    if (until != 0 && __atomic_compare_exchange_n(&sysmonst.until, &until, 0, false,
+                                                   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        notewakeup(&sysmonst.wake);
+}
+
+/* A timer is due and nobody is there to run it, or Gs that timers woke
+ * wait for a P (the latency design in the header comment). Returns 1 if
+ * it acted. */
 static int timerpreempt(int64_t now)
 {
     int64_t when = timerwatch();
-    if (when == 0 || when > now)
+    bool due = when != 0 && when <= now;
+    bool woke = __atomic_exchange_n(&sysmonst.timerswoke, 0, __ATOMIC_ACQ_REL);
+    if (!due && !woke)
         return 0;
     if (__atomic_load_n(&sched.npidle, __ATOMIC_RELAXED) > 0) {
         sysmonwakep();                       /* an idle P, but no M to run it */
@@ -339,6 +361,10 @@ static int timerpreempt(int64_t now)
     }
     p *best = NULL;
     lock(&sched.lock);
+    if (!due && sched.runqsize == 0) {
+        unlock(&sched.lock);                 /* what the timers woke is running */
+        return 0;
+    }
     for (int32_t i = 0; i < sched.gomaxprocs; i++) {
         p *pp = sched.allp[i];
         if (__atomic_load_n(&pp->status, __ATOMIC_RELAXED) != _Prunning || pp->m == NULL ||
@@ -353,6 +379,8 @@ static int timerpreempt(int64_t now)
     if (best && preemptone(best)) {
         best->sysmontick.timerpreempt = now;
         acted = 1;
+    } else if (woke) {
+        __atomic_store_n(&sysmonst.timerswoke, 1, __ATOMIC_RELAXED);   /* next tick */
     }
     unlock(&sched.lock);
     return acted;
@@ -381,6 +409,8 @@ static void *sysmon(void *arg)
         int64_t when = timerwatch();
         if (when != 0 && when - now < sleep)
             sleep = when - now < SYSMON_MIN ? SYSMON_MIN : when - now;
+        if (__atomic_load_n(&sysmonst.timerswoke, __ATOMIC_RELAXED))
+            sleep = SYSMON_MIN;
         if (!__atomic_load_n(&sysmonst.stop, __ATOMIC_ACQUIRE))
             notetsleep(&sysmonst.wake, sleep);
         __atomic_store_n(&sysmonst.until, 0, __ATOMIC_RELAXED);

@@ -799,6 +799,7 @@ static bool stopm(m *mp)
         }
         unlock(&sched.lock);
         checktimers();           /* every P is busy: run it without one */
+        timerswoke();            /* stage 04: sysmon preempts a P for what it woke */
         lock(&sched.lock);
     }
 }

@@ -494,6 +494,7 @@ void    trace_instant(m *mp, const char *what, g *gp);
 void    preemptinit(void);                /* runtime_main: handler, sysmon thread */
 void    preemptfini(void);                /* runtime_main: stop sysmon, restore handler */
 void    sysmontimer(void);                /* timers_changed: wake sysmon for an earlier timer */
+void    timerswoke(void);                 /* stopm: timers run without a P woke Gs */
 bool    preemptall(void);                 /* ask every running G to yield */
 void    preemptcheck(g *gp);              /* a safe point: yield if asked to */
 

@@ -121,10 +121,13 @@ static void run_racy(racy_run *rr, const char *godebug, bool sleeps, bool traced
     char path[128], tvar[160], dvar[256];
     snprintf(path, sizeof path, "/tmp/gort-det-%d.json", (int)getpid());
     snprintf(tvar, sizeof tvar, "GORT_TRACE=%s", path);
+    /* Stage 04: a time slice longer than any run. sysmon preempts in real
+     * time, and on a busy machine the OS can stall a thread for 10 ms,
+     * which would change the schedule (README: Replaying a run). */
     if (godebug)
-        snprintf(dvar, sizeof dvar, "GODEBUG=%s", godebug);
+        snprintf(dvar, sizeof dvar, "GODEBUG=%s,preemptslice=60000", godebug);
     else
-        snprintf(dvar, sizeof dvar, "GODEBUG");
+        snprintf(dvar, sizeof dvar, "GODEBUG=preemptslice=60000");
     const char *env[] = { "GOMAXPROCS=1", dvar, traced ? tvar : "GORT_TRACE", NULL };
     unlink(path);
     racy_sleeps = sleeps;

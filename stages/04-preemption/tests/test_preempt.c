@@ -13,7 +13,8 @@
  *   - GODEBUG=asyncpreemptoff=1 sends no signal, and without it the same
  *     workload is preempted;
  *   - a goroutine woken by a timer runs before the spinner preempted for
- *     it gets its P back, even with a 2 s time slice;
+ *     it gets its P back, even with a 2 s time slice, and so does one
+ *     that an idle M without a P woke;
  *   - system calls are lazy: short ones start no thread, a long one at
  *     GOMAXPROCS=1 is retaken by sysmon so others run.
  *
@@ -417,13 +418,35 @@ Test(asyncpreemptoff, turns_the_signals_off, .timeout = H_TIMEOUT)
  * globally while the woken G sat in runnext: whenever the next schedule()
  * was a 1-in-61 global check, the spinner got the P back for a whole
  * slice (about one wake-up in 30). */
-static void tp_body(void)
+static void tp_blocker(void *arg)
+{
+    runtime_entersyscall();
+    usleep(30 * 1000);                      /* sysmon retakes its P for a new M */
+    runtime_exitsyscall();
+    sync_wg_done(arg);
+}
+
+/* Spinners on every P, then 200 sleeps of 1 ms; each must end long before
+ * a spinner's 2 s slice would. With idle_ms, Ms left idle by long system
+ * calls sleep until each timer too: one that fires it first, without a
+ * P, leaves the woken G on the global queue (proc.c: stopm), which sysmon
+ * must preempt for as well (preempt.c: timerswoke). */
+static void tp_run(bool idle_ms)
 {
     sync_waitgroup wg = SYNC_WAITGROUP_INIT;
+    if (idle_ms) {
+        for (int i = 0; i < 4; i++) {
+            sync_wg_add(&wg, 1);
+            go(tp_blocker, &wg);
+        }
+        sync_wg_wait(&wg);
+    }
     atomic_store(&pr_stop, 0);
-    sync_wg_add(&wg, 1);
-    go(pr_spinner, &wg);
-    time_sleep(H_MS(5));                    /* the spinner holds the P */
+    int n = runtime_gomaxprocs(0);
+    sync_wg_add(&wg, n);
+    for (int i = 0; i < n; i++)
+        go(pr_spinner, &wg);
+    time_sleep(H_MS(5));                    /* the spinners hold every P */
     int64_t worst = 0;
     for (int i = 0; i < 200; i++) {
         int64_t t = time_now();
@@ -434,14 +457,23 @@ static void tp_body(void)
     }
     atomic_store(&pr_stop, 1);
     sync_wg_wait(&wg);
-    CHECK(worst < H_MS(500), "a 1 ms sleep woke %.1f ms late: the spinner kept the P "
+    CHECK(worst < H_MS(500), "a 1 ms sleep woke %.1f ms late: a spinner kept its P "
           "for its slice", (double)worst / 1e6);
 }
+
+static void tp_body(void) { tp_run(false); }
+static void tp_idle_ms_body(void) { tp_run(true); }
 
 Test(timers, woken_goroutine_runs_before_the_spinner_resumes, .timeout = H_TIMEOUT)
 {
     const char *env[] = { "GOMAXPROCS=1", "GODEBUG=preemptslice=2000", NULL };
     pr_in_child(tp_body, env, 60);
+}
+
+Test(timers, goroutines_woken_by_an_idle_m_get_a_p_in_time, .timeout = H_TIMEOUT)
+{
+    const char *env[] = { "GOMAXPROCS=2", "GODEBUG=preemptslice=2000", NULL };
+    pr_in_child(tp_idle_ms_body, env, 60);
 }
 
 /* ---- lazy system calls ------------------------------------------------------------ */
