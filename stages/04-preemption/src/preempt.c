@@ -58,7 +58,9 @@
  *        Makefile links into its own section, gort_text (so not in the
  *        runtime, whose locks are only ever held by runtime code or by the
  *        libc it calls, and not in libc, libm or the vDSO, whose locks and
- *        per-thread state the goroutine might be holding); RSP lies in the
+ *        per-thread state the goroutine might be holding; the runtime is
+ *        built with -fno-plt, so that its libc calls never stop in a PLT
+ *        stub, which is in the program's text); RSP lies in the
  *        G's stack with room for the trampoline's frame and the XSAVE area.
  *        Otherwise it counts a refusal and returns: sysmon asks again at
  *        its next tick, while the G is still running the same slice.

@@ -8,7 +8,8 @@
  *     CPU has them) survives thousands of preemptions, results checked;
  *   - goroutines preempted inside printf/malloc/free-heavy loops never
  *     deadlock (the handler refuses to stop them inside libc), and some
- *     signals were refused;
+ *     signals were refused; nor do goroutines preempted while the runtime
+ *     itself calls libc with a lock held;
  *   - runtime_gomaxprocs(n) completes while a goroutine spins;
  *   - GODEBUG=asyncpreemptoff=1 sends no signal, and without it the same
  *     workload is preempted;
@@ -337,6 +338,52 @@ Test(stress, preempted_in_printf_and_malloc_loops_never_deadlocks, .timeout = H_
 {
     const char *env[] = { "GODEBUG=preemptslice=1", NULL };
     pr_in_child(lc_body, env, 25);
+}
+
+/* The runtime's own calls into libc (memcpy, memset: chan_try_send copies
+ * the element with the channel's lock held). Called through a PLT stub,
+ * which lies in the program's text outside gort_text, the handler took
+ * the stub for user code, preempted there with the lock held, and the
+ * next goroutine on the thread deadlocked on it. The Makefile builds the
+ * runtime with -fno-plt, so its calls go straight into libc. */
+static chan_t *rl_ch;
+
+static void rl_goroutine(void *arg)
+{
+    (void)arg;
+    int v = 1;
+    while (!atomic_load_explicit(&pr_stop, memory_order_relaxed)) {
+        (void)chan_try_send(rl_ch, &v);     /* a nearly full channel: copies */
+        (void)chan_len(rl_ch);
+        (void)chan_try_recv(rl_ch, NULL, NULL);
+        (void)chan_try_send(rl_ch, &v);
+        PR_STEP();
+    }
+    sync_wg_done(&lc_wg);
+}
+
+/* Three such goroutines at GOMAXPROCS=1, preempted for a 1 ms sleeper's
+ * timer and at every 1 ms slice. */
+static void rl_body(void)
+{
+    rl_ch = chan_make(sizeof(int), 4);
+    atomic_store(&pr_stop, 0);
+    uint64_t done0 = pr_metric(PR_METRIC);
+    sync_wg_add(&lc_wg, 3);
+    for (int i = 0; i < 3; i++)
+        go(rl_goroutine, NULL);
+    for (int i = 0; i < 300; i++)
+        time_sleep(H_MS(1));
+    atomic_store(&pr_stop, 1);
+    sync_wg_wait(&lc_wg);                   /* a deadlock hangs here; the parent kills us */
+    CHECK_GE(pr_metric(PR_METRIC) - done0, 200);
+    chan_free(rl_ch);
+}
+
+Test(stress, preempted_beside_the_runtimes_own_libc_calls_never_deadlocks, .timeout = H_TIMEOUT)
+{
+    const char *env[] = { "GOMAXPROCS=1", "GODEBUG=preemptslice=1", NULL };
+    pr_in_child(rl_body, env, 25);
 }
 
 /* ---- stop the world while a goroutine spins ------------------------------------- */
