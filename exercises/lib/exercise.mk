@@ -101,15 +101,21 @@ export GRADE_TIMEOUT
 .PHONY: all test clean
 all: $(TESTBIN)
 
+# A student file that replaces a stage source is runtime code (stage 04:
+# its code goes into gort_text, like the stage's own); one that is added is
+# user code, like the tests (GRADE_USERFLAGS: -finstrument-functions in a
+# stage-04 TSan build).
 $(OUT)/%.o: $(IMPL_DIR)/%.c $(STUDENT_HDRS) $(STAGE_HDRS)
 	@mkdir -p $(@D)
 	@echo "  CC    $(if $(filter .,$(IMPL_DIR)),,$(IMPL_DIR)/)$*.c"
-	@$(CC) $(GRADE_CFLAGS) $(INCLUDES) -c $< -o $@
+	@$(CC) $(GRADE_CFLAGS) $(if $(filter $*.c,$(REPLACED)),$(STAGE_CCFLAGS),$(GRADE_USERFLAGS)) \
+	    $(INCLUDES) -c $< -o $@.$$$$.tmp && \
+	    $(if $(filter $*.c,$(REPLACED)),$(GORT_TEXT),true) && mv -f $@.$$$$.tmp $@
 
 $(TESTBIN): $(TEST_SRCS) $(STUDENT_OBJS) $(LINK_OBJS) $(STUDENT_HDRS) $(EXROOT)/lib/grade.h
 	@mkdir -p $(@D)
 	@echo "  LINK  $@"
-	@$(CC) $(GRADE_CFLAGS) $(INCLUDES) $(TEST_SRCS) $(STUDENT_OBJS) $(LINK_OBJS) \
+	@$(CC) $(GRADE_CFLAGS) $(GRADE_USERFLAGS) $(INCLUDES) $(TEST_SRCS) $(STUDENT_OBJS) $(LINK_OBJS) \
 	    -o $@ $(GRADE_LDFLAGS) $(GRADE_LDLIBS)
 
 test: $(TESTBIN)

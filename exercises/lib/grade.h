@@ -69,18 +69,25 @@ typedef struct grade_test {
     void      (*fn)(void);
     int         line;           /* source order, for --list */
     const char *death;          /* death tests: text expected in the output */
+    const char *godebug;        /* GRADE_TEST_GODEBUG: settings the test needs */
 } grade_test;
 
-#define GRADE_REGISTER_(fn, points, parent, procs, death)                       \
+#define GRADE_REGISTER_(fn, points, parent, procs, death, godebug)              \
     static void fn(void);                                                      \
     static const grade_test grade_test_##fn                                    \
         __attribute__((used, section("grade_tests"), aligned(sizeof(void *)))) \
-        = { #fn, (points), (parent), (procs), fn, __LINE__, (death) };         \
+        = { #fn, (points), (parent), (procs), fn, __LINE__, (death), (godebug) }; \
     static void fn(void)
 
-#define GRADE_TEST(fn, points, parent, procs) GRADE_REGISTER_(fn, points, parent, procs, NULL)
+#define GRADE_TEST(fn, points, parent, procs) \
+    GRADE_REGISTER_(fn, points, parent, procs, NULL, NULL)
 #define GRADE_DEATH_TEST(fn, points, parent, procs, text) \
-    GRADE_REGISTER_(fn, points, parent, procs, (text))
+    GRADE_REGISTER_(fn, points, parent, procs, (text), NULL)
+/* A test that needs runtime settings (GODEBUG=asyncpreemptoff=1): they go
+ * after the user's GODEBUG, so they win, and the binary adds them itself,
+ * so the replay line needs nothing more. */
+#define GRADE_TEST_GODEBUG(fn, points, parent, procs, godebug) \
+    GRADE_REGISTER_(fn, points, parent, procs, NULL, (godebug))
 
 extern const grade_test __start_grade_tests[], __stop_grade_tests[];
 
@@ -242,14 +249,19 @@ static void *grade_watchdog_(void *arg)
  * goes in front of the user's settings, unless those name a schedseed
  * (theirs wins). grade.sh does the same and prints it on the replay line;
  * doing it here too makes `GRADE_SEED=N tests NAME` replay by itself. */
-static void grade_set_schedseed_(uint64_t seed)
+static void grade_set_schedseed_(uint64_t seed, const char *test)
 {
     const char *user = getenv("GODEBUG");
-    if (user && (strncmp(user, "schedseed=", 10) == 0 || strstr(user, ",schedseed=")))
-        return;
     char buf[4096];
-    snprintf(buf, sizeof buf, "schedseed=%" PRIu64 "%s%s", seed, user && *user ? "," : "",
-             user ? user : "");
+    if (user && (strncmp(user, "schedseed=", 10) == 0 || strstr(user, ",schedseed=")))
+        snprintf(buf, sizeof buf, "%s", user);
+    else
+        snprintf(buf, sizeof buf, "schedseed=%" PRIu64 "%s%s", seed, user && *user ? "," : "",
+                 user ? user : "");
+    if (test && *test) {                     /* the test's own settings, last: they win */
+        size_t n = strlen(buf);
+        snprintf(buf + n, sizeof buf - n, "%s%s", n ? "," : "", test);
+    }
     setenv("GODEBUG", buf, 1);
 }
 
@@ -338,7 +350,7 @@ int main(int argc, char **argv)
         seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
     }
     grade_seed_state = seed;
-    grade_set_schedseed_(seed);
+    grade_set_schedseed_(seed, grade_current->godebug);
 
     const char *name = grade_current->name;
     setvbuf(stdout, NULL, _IOLBF, 0);
