@@ -37,3 +37,12 @@ set key noenhanced
 #                  (unless k is '') whose second column is k; header dropped
 series_in(f) = system(sprintf("awk -F'\t' 'NR>1 && !s[$1]++ {printf \"%%s \", $1}' '%s'", f))
 rows(f, s, k) = sprintf("< awk -F'\t' 'NR>1 && $1==\"%s\" && (\"%s\"==\"\" || $2==\"%s\")' '%s'", s, k, k, f)
+#   best_of(f, s, k, xc, yc, bc)
+#                  a data source of two columns: each value of column xc
+#                  among those rows (in order of first appearance), and
+#                  column yc of the row, among those that share it, with
+#                  the highest column bc. A lab that repeats each point and
+#                  plots its best run (bc: throughput) shows the run least
+#                  disturbed by other jobs on a shared machine: they can
+#                  only slow a run down
+best_of(f, s, k, xc, yc, bc) = sprintf("< awk -F'\t' 'NR>1 && $1==\"%s\" && (\"%s\"==\"\" || $2==\"%s\") { x=$%d; if (!(x in b)) o[++m]=x; if (!(x in b) || $%d+0 > b[x]) { b[x]=$%d+0; y[x]=$%d } } END { for (i=1; i<=m; i++) printf \"%%s\\t%%s\\n\", o[i], y[o[i]] }' '%s'", s, k, k, int(xc), int(bc), int(bc), int(yc), f)

@@ -60,5 +60,5 @@ done
 
 lab_plot "$HERE/spawn.gp" spawn
 lab_plot "$HERE/memory.gp" memory
-lab_plot "$HERE/switch.gp" switch --size 1000,560
+lab_plot "$HERE/switch.gp" switch --size 1000,620
 lab_done

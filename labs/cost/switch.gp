@@ -4,15 +4,15 @@ f = dir.'/switch.tsv'
 # one bar per (series, mechanism), the mean of the runs, in file order
 bars = '< awk -F"\t" '."'".'NR>1 { k=$1" "$2; if (!(k in n)) o[++m]=k; n[k]++; s[k]+=$4 } END { for (i=1;i<=m;i++) { split(o[i],a," "); printf "%s\t%s\t%.1f\n", a[1], a[2], s[o[i]]/n[o[i]] } }'."' '".f."'"
 set title 'The price of one switch (two goroutines, contexts or threads taking turns)' font ',13'
-set rmargin 12
-set bmargin 9
+set rmargin 4
+set bmargin 14
 set style fill solid 0.85 noborder
 set boxwidth 0.7
 set logscale y
 set yrange [1:*]
 set ylabel 'time per switch (ns, log scale)'
 set xlabel 'mechanism'
-set xtics rotate by -30 left
+set xtics rotate by 40 right
 set grid ytics lc rgb '#e0e0e0'
 unset key
 what(s, m) = (m eq 'gosched') ? series_title(s).': Gosched' : \

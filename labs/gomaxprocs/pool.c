@@ -17,8 +17,10 @@
  * records its latency: completion minus submission, so queueing counts, as
  * a client would see it. Output, one tab-separated line:
  *     tasks_per_s  p50_us  p99_us  wall_s
- * dynamic prints one line per 25 ms bin instead:
+ * dynamic prints one line per bin of at least 25 ms instead:
  *     t_ms  gomaxprocs  tasks_per_s
+ * (tasks_per_s over the time since the previous line, which is longer than
+ * 25 ms when the sampling goroutine wakes late)
  *
  * What the stages change (the lab's README explains the plots):
  * - stage 01: every hand-off goes through sched.lock; the io tasks block
@@ -147,26 +149,30 @@ static int run_dynamic(long workers, long ms, char *sched)
     }
     if (nph == 0) { fprintf(stderr, "pool: empty GOMAXPROCS schedule\n"); return 2; }
     const int64_t bin = 25 * 1000000LL;
-    int64_t total = ms * 1000000LL, t0 = time_now();
+    int64_t total = ms * 1000000LL, t0 = time_now(), tlast = t0;
     int phase = -1;
     long last = 0;
     start_workers(workers);
     sync_wg_add(&prod_wg, 1);
     go(producer, NULL);
-    for (int64_t next = t0 + bin; next <= t0 + total; next += bin) {
-        int want = (int)((next - bin - t0) * nph / total);
+    /* One line per bin. A bin lasts at least 25 ms: the sampler sleeps a
+     * whole bin after the previous line, and a late wake-up (its P busy
+     * with another goroutine's time slice) only makes the bin longer; the
+     * rate is over the time that really passed. The phase is chosen from
+     * the time elapsed when the bin starts. */
+    for (int64_t now = t0; now - t0 < total; ) {
+        int want = (int)((now - t0) * nph / total);
         if (want != phase) {
             phase = want;
             runtime_gomaxprocs(procs[phase]);
         }
-        int64_t now = time_now();
-        if (next > now)
-            time_sleep(next - now);
+        time_sleep(bin);
         now = time_now();
         long d = atomic_load(&done_count);
         printf("%.1f\t%d\t%.0f\n", (double)(now - t0) / 1e6, runtime_gomaxprocs(0),
-               (double)(d - last) * 1e9 / (double)bin);
+               (double)(d - last) * 1e9 / (double)(now - tlast));
         last = d;
+        tlast = now;
     }
     atomic_store(&producing, 0);
     sync_wg_wait(&prod_wg);

@@ -1,5 +1,5 @@
 # throughput.gp: tasks per second against GOMAXPROCS, cpu and io side by
-# side, one line per stage and Go (the mean of the runs at each point).
+# side, one line per stage and Go (each point the best of its runs: the highest throughput).
 f = dir.'/gomaxprocs.tsv'
 series = series_in(f)
 set multiplot layout 1,2 title 'Worker pool throughput against GOMAXPROCS ('.ncpu.' CPUs, '.(10*ncpu).' workers)' font ',13'
@@ -10,9 +10,9 @@ set yrange [0:*]
 set grid lc rgb '#e0e0e0'
 set key top left
 set title 'CPU-bound tasks (multiply-add chain, ~70 us each)'
-plot for [s in series] rows(f, s, 'cpu') using 3:($6) smooth unique \
+plot for [s in series] best_of(f, s, 'cpu', 3, 6, 6) using 1:2 \
      with linespoints lt series_lt(s) title series_title(s)
 set title 'I/O-like tasks (0.5 ms blocking nanosleep each)'
-plot for [s in series] rows(f, s, 'io') using 3:($6) smooth unique \
+plot for [s in series] best_of(f, s, 'io', 3, 6, 6) using 1:2 \
      with linespoints lt series_lt(s) title series_title(s)
 unset multiplot

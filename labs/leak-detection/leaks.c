@@ -2,13 +2,13 @@
  * leaks.c: the leak-detection lab's service: four goroutine leaks the way
  * they happen in real services, each with its fix.
  *
- *   leaks PATTERN leaky|fixed MS OUTDIR
+ *   leaks PATTERN leaky|fixed MS OUTDIR [HOLD_MS]
  *
  * The main goroutine plays a server: every 5 ms it handles one request,
  * and every 20 ms it prints "t_ms<TAB>goroutines" (runtime_num_goroutine,
  * Go's runtime.NumGoroutine). Requests stop after MS milliseconds; sampling
- * goes on 200 ms more, so a leak shows as a count that climbs and never
- * comes back down. Then it writes, for the lab to read:
+ * goes on HOLD_MS more (default 200), so a leak shows as a count that climbs
+ * and never comes back down. Then it writes, for the lab to read:
  *   OUTDIR/leakcheck-PATTERN-VARIANT.txt   runtime_leak_check's report: every
  *                                           goroutine still alive, with the go()
  *                                           call that created it
@@ -184,8 +184,8 @@ static FILE *open_out(const char *dir, const char *what, const char *pattern, co
 static int leaks_main(int argc, char **argv)
 {
     static const char *all[] = { "recv", "ticker", "worker", "sender" };
-    if (argc != 5 || (strcmp(argv[2], "leaky") && strcmp(argv[2], "fixed"))) {
-        fprintf(stderr, "usage: leaks recv|ticker|worker|sender|all leaky|fixed MS OUTDIR\n");
+    if ((argc != 5 && argc != 6) || (strcmp(argv[2], "leaky") && strcmp(argv[2], "fixed"))) {
+        fprintf(stderr, "usage: leaks recv|ticker|worker|sender|all leaky|fixed MS OUTDIR [HOLD_MS]\n");
         return 2;
     }
     const char *pattern = argv[1];
@@ -202,6 +202,14 @@ static int leaks_main(int argc, char **argv)
         fprintf(stderr, "leaks: MS=%s: expected an integer >= 20\n", argv[3]);
         return 2;
     }
+    long hold = 200;
+    if (argc == 6) {
+        hold = strtol(argv[5], &end, 10);
+        if (*end || hold < 0) {
+            fprintf(stderr, "leaks: HOLD_MS=%s: expected an integer >= 0\n", argv[5]);
+            return 2;
+        }
+    }
     fixed = strcmp(argv[2], "fixed") == 0;
 
     int64_t t0 = time_now(), next_sample = t0;
@@ -211,7 +219,7 @@ static int leaks_main(int argc, char **argv)
             printf("%.0f\t%d\n", (double)(now - t0) / 1e6, runtime_num_goroutine());
             next_sample += 20 * MS;
         }
-        if (now - t0 >= (ms + 200) * MS)
+        if (now - t0 >= (ms + hold) * MS)
             break;
         if (now - t0 < ms * MS) {
             if (strcmp(pattern, "all") == 0)

@@ -14,6 +14,7 @@ set xlabel 'lateness: woke this much after the 1 ms asked for (ms, log scale)'
 set ylabel 'fraction of wake-ups at most this late'
 set yrange [0:1.02]
 set grid lc rgb '#e0e0e0'
-set key top left
+set rmargin -1   # room for the key: the curves fill both corners of the plot
+set key outside right top samplen 2 font ',9' width -18
 plot for [i = 1:n] curve(i) using 3:4 with steps lt series_lt(field(i, 1)) dt dash(field(i, 3)) \
      title series_title(field(i, 1)).': '.field(i, 3)

@@ -136,18 +136,22 @@ func runDynamic(jobs chan *task, ms int64, rest []string) {
 	t0 := time.Now()
 	phase := -1
 	var last int64
-	for next := t0.Add(bin); !next.After(t0.Add(total)); next = next.Add(bin) {
-		want := int(int64(next.Sub(t0)-bin) * int64(len(procs)) / int64(total))
+	tlast := t0
+	// One line per bin of at least 25 ms, as pool.c: a late wake-up only
+	// makes the bin longer, and the rate is over the time that passed.
+	for now := t0; now.Sub(t0) < total; {
+		want := int(int64(now.Sub(t0)) * int64(len(procs)) / int64(total))
 		if want != phase {
 			phase = want
 			runtime.GOMAXPROCS(procs[phase])
 		}
-		time.Sleep(time.Until(next))
-		now := time.Now()
+		time.Sleep(bin)
+		now = time.Now()
 		d := atomic.LoadInt64(&doneCount)
 		fmt.Printf("%.1f\t%d\t%.0f\n", float64(now.Sub(t0).Nanoseconds())/1e6,
-			runtime.GOMAXPROCS(0), float64(d-last)*1e9/float64(bin.Nanoseconds()))
+			runtime.GOMAXPROCS(0), float64(d-last)*1e9/float64(now.Sub(tlast).Nanoseconds()))
 		last = d
+		tlast = now
 	}
 	atomic.StoreInt32(&producing, 0)
 	pwg.Wait()

@@ -6,7 +6,7 @@
 // a SIGQUIT dump, each goroutine's stack and "created by" site). The dump
 // file is the same profile taken right after.
 //
-//	leakdetection recv|ticker|worker|sender|all leaky|fixed MS OUTDIR
+//	leakdetection recv|ticker|worker|sender|all leaky|fixed MS OUTDIR [HOLD_MS]
 package main
 
 import (
@@ -111,8 +111,8 @@ func handle(pattern string) {
 }
 
 func main() {
-	if len(os.Args) != 5 || (os.Args[2] != "leaky" && os.Args[2] != "fixed") {
-		fmt.Fprintln(os.Stderr, "usage: leakdetection recv|ticker|worker|sender|all leaky|fixed MS OUTDIR")
+	if (len(os.Args) != 5 && len(os.Args) != 6) || (os.Args[2] != "leaky" && os.Args[2] != "fixed") {
+		fmt.Fprintln(os.Stderr, "usage: leakdetection recv|ticker|worker|sender|all leaky|fixed MS OUTDIR [HOLD_MS]")
 		os.Exit(2)
 	}
 	pattern, variant, dir := os.Args[1], os.Args[2], os.Args[4]
@@ -120,6 +120,14 @@ func main() {
 	if err != nil || ms < 20 {
 		fmt.Fprintf(os.Stderr, "leakdetection: MS=%s: expected an integer >= 20\n", os.Args[3])
 		os.Exit(2)
+	}
+	hold := 200
+	if len(os.Args) == 6 {
+		hold, err = strconv.Atoi(os.Args[5])
+		if err != nil || hold < 0 {
+			fmt.Fprintf(os.Stderr, "leakdetection: HOLD_MS=%s: expected an integer >= 0\n", os.Args[5])
+			os.Exit(2)
+		}
 	}
 	fixed = variant == "fixed"
 	all := []string{"recv", "ticker", "worker", "sender"}
@@ -131,7 +139,7 @@ func main() {
 			fmt.Printf("%.0f\t%d\n", float64(now.Sub(t0).Nanoseconds())/1e6, runtime.NumGoroutine())
 			nextSample = nextSample.Add(20 * time.Millisecond)
 		}
-		if now.Sub(t0) >= time.Duration(ms+200)*time.Millisecond {
+		if now.Sub(t0) >= time.Duration(ms+hold)*time.Millisecond {
 			break
 		}
 		if now.Sub(t0) < time.Duration(ms)*time.Millisecond {
