@@ -8,7 +8,7 @@ set xlabel 'GOMAXPROCS (log scale)'
 set ylabel 'throughput (tasks/s)'
 set yrange [0:*]
 set grid lc rgb '#e0e0e0'
-set key top left
+set key bottom right
 set title 'CPU-bound tasks (multiply-add chain, ~70 us each)'
 plot for [s in series] best_of(f, s, 'cpu', 3, 6, 6) using 1:2 \
      with linespoints lt series_lt(s) title series_title(s)
