@@ -219,10 +219,13 @@ def browser(out):
             if nslices == 1:
                 h, url = full, "file://" + os.path.join(out, name)
             else:
-                h = min(SLICE, full - k * SLICE)
+                # The last slice starts early enough to be at least 600
+                # pixels high: a strip a few pixels high is no screenshot.
+                top = min(k * SLICE, full - 600)
+                h = min(SLICE, full - top)
                 frame = os.path.join(out, "check", f"slice-{name}-{k + 1}.html")
                 with open(frame, "w") as f:
-                    f.write(SLICE_PAGE % ("../" + name, k * SLICE, full))
+                    f.write(SLICE_PAGE % ("../" + name, top, full))
                 url = "file://" + frame
             run(chromium_cmd() + [f"--window-size=1200,{h}", f"--screenshot={shot}", url], 90)
             if not os.path.isfile(shot) or os.path.getsize(shot) < 1000:
