@@ -318,18 +318,25 @@ static int64_t timerwatch(void)
     return when;
 }
 
+/* Wakes sysmon if it sleeps past `when` (> 0), after what the caller just
+ * published (a timer, sysmonst.timerswoke): the fence pairs with the one
+ * sysmon makes between saying when its sleep ends and looking at both. */
+static void sysmonwake(int64_t when)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    int64_t until = __atomic_load_n(&sysmonst.until, __ATOMIC_RELAXED);
+    if (when != 0 && until > when &&
+        __atomic_compare_exchange_n(&sysmonst.until, &until, 0, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED))
+        notewakeup(&sysmonst.wake);
+}
+
 /* A new earliest timer (proc.c: timers_changed): sysmon, asleep past it
  * after backing off, wakes to sleep until it instead. Without this a
  * sleeper whose timer is set while sysmon sleeps 10 ms waits that long. */
 void sysmontimer(void)
 {
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);     /* pairs with sysmon's */
-    int64_t until = __atomic_load_n(&sysmonst.until, __ATOMIC_RELAXED);
-    int64_t when = timer0when();
-    if (until != 0 && when != 0 && when < until &&
-        __atomic_compare_exchange_n(&sysmonst.until, &until, 0, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_RELAXED))
-        notewakeup(&sysmonst.wake);
+    sysmonwake(timer0when());
 }
 
 /* An M without a P ran the due timers because every P was busy (proc.c:
@@ -340,11 +347,7 @@ void sysmontimer(void)
 void timerswoke(void)
 {
     __atomic_store_n(&sysmonst.timerswoke, 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);     /* pairs with sysmon's */
-    int64_t until = __atomic_load_n(&sysmonst.until, __ATOMIC_RELAXED);
-    if (until != 0 && __atomic_compare_exchange_n(&sysmonst.until, &until, 0, false,
-                                                   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-        notewakeup(&sysmonst.wake);
+    sysmonwake(1);
 }
 
 /* A timer is due and nobody is there to run it, or Gs that timers woke

@@ -465,10 +465,13 @@ Test(asyncpreemptoff, turns_the_signals_off, .timeout = H_TIMEOUT)
  * globally while the woken G sat in runnext: whenever the next schedule()
  * was a 1-in-61 global check, the spinner got the P back for a whole
  * slice (about one wake-up in 30). */
+
+/* A goroutine in a long system call: sysmon retakes its P for a new M,
+ * which stays idle afterwards. */
 static void tp_blocker(void *arg)
 {
     runtime_entersyscall();
-    usleep(30 * 1000);                      /* sysmon retakes its P for a new M */
+    usleep(30 * 1000);
     runtime_exitsyscall();
     sync_wg_done(arg);
 }
