@@ -15,6 +15,10 @@
 # 3. Runs each lab's labs/NAME/run.sh with the environment labs/lib.sh
 #    describes; its TSV files and plots go to labs/NAME/results/ (smoke:
 #    build/labs/smoke/NAME/).
+# 4. Before and after each lab, scripts/cpuspeed.c counts work on every CPU
+#    at once into results/cpuspeed.txt, and a warning says when one CPU ran
+#    at under 0.9 of another's speed: the host was lending it less time, and
+#    the lab's GOMAXPROCS > 1 points measured the host as much as gort.
 # Exit status: 0 when every lab ran, 1 when one failed, 2 for a bad name.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -84,6 +88,8 @@ if [ -n "$GO" ]; then echo "== Go: $("$GO" version)"
 else echo "== Go is not installed (Debian: golang-go): the Go series are skipped"; fi
 
 # ---- 3. the labs -------------------------------------------------------------
+speed=""
+cc -O2 -pthread scripts/cpuspeed.c -o "$LAB_BUILD/cpuspeed" 2>/dev/null && speed=$LAB_BUILD/cpuspeed
 failed=()
 i=0
 for l in "${labs[@]}"; do
@@ -92,11 +98,20 @@ for l in "${labs[@]}"; do
   rm -rf "$out" && mkdir -p "$out"
   echo "== lab $i/${#labs[@]}: $l -> ${out#"$ROOT"/}/"
   s0=$(date +%s)
+  sp0=""; [ -n "$speed" ] && sp0=$("$speed")
   if LAB_OUT=$out bash "labs/$l/run.sh"; then
     echo "== lab $l: done in $(( $(date +%s) - s0 )) s"
   else
     echo "== lab $l: FAILED after $(( $(date +%s) - s0 )) s (log: ${out#"$ROOT"/}/log.txt)"
     failed+=("$l")
+  fi
+  if [ -n "$speed" ]; then          # 4. was the host fair to every CPU?
+    sp1=$("$speed")
+    printf 'before %s\nafter %s\n' "$sp0" "$sp1" >"$out/cpuspeed.txt"
+    if awk '$NF < 0.9 { bad = 1 } END { exit !bad }' "$out/cpuspeed.txt"; then
+      echo "== lab $l: warning: one CPU ran at under 0.9 of another's speed ($(tr '\n' ' ' <"$out/cpuspeed.txt")):"
+      echo "   the host held it back; rerun the lab before reading its GOMAXPROCS > 1 points"
+    fi
   fi
 done
 

@@ -18,6 +18,11 @@
 #   metric              unit  01        02        go      02/01  02/go
 #   spawn_goroutine     ns    210.4     120.9     268.0   0.57   0.45
 #
+# Before and after the runs, scripts/cpuspeed.c counts work on every CPU at
+# once; when the slowest CPU did under 0.9 of the fastest's (the host is
+# lending one virtual CPU less time: minutes at a time on the course
+# machines), a warning under the table says the run measured the host.
+#
 # Exit status: 0, 1 if a run failed, 2 on bad usage.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -65,6 +70,9 @@ if command -v go >/dev/null 2>&1; then
   then gobench=$gb/gobench; fi
 fi
 
+cc -O2 -pthread scripts/cpuspeed.c -o "$tmp/cpuspeed" || { echo "bench-stages: cannot build scripts/cpuspeed.c" >&2; exit 1; }
+speed_before=$("$tmp/cpuspeed")
+
 fail=0
 one() { # label cmd...
   local label=$1; shift
@@ -84,6 +92,8 @@ for r in $(seq 1 "$runs"); do
     one go "$gobench" "$twin"
   fi
 done
+
+speed_after=$("$tmp/cpuspeed")
 
 labels=("${stages[@]}"); [ -n "$gobench" ] && labels+=(go)
 echo "# GOMAXPROCS=$procs $work (median of $runs; $(nproc) CPUs)"
@@ -109,4 +119,12 @@ awk -v labels="${labels[*]}" '
       printf "\n"
     }
   }'
+echo "# ${speed_before/cpuspeed/CPU speeds before:}; ${speed_after/cpuspeed/after:}"
+for sp in "$speed_before" "$speed_after"; do
+  if awk '{ exit !($NF < 0.9) }' <<<"$sp"; then
+    echo "# warning: one CPU ran at under 0.9 of another's speed (scripts/cpuspeed.c): the host"
+    echo "# held it back, so times at GOMAXPROCS > 1 measure the host as much as the runtime"
+    break
+  fi
+done
 exit $fail

@@ -1,0 +1,103 @@
+/*
+ * scripts/cpuspeed.c: how fast is each CPU right now, all of them at once?
+ *
+ * Speedups measured on a shared virtual machine mean little when the host
+ * lends one virtual CPU less time than the other. On the course machines
+ * (2 vCPUs, Firecracker) this happens for minutes at a time: one vCPU runs
+ * plain C at a third of its speed while the other runs at full speed, and
+ * neither the guest's load average nor its steal time shows it. A
+ * GOMAXPROCS=2 run then measures the host, not the scheduler.
+ *
+ * This program starts one thread per CPU, pins each to its CPU, and lets
+ * them all count calls of a small recursive function for MS milliseconds
+ * (default 150) at the same time. It prints one line:
+ *
+ *     cpuspeed 45210 44980 min/max 0.99
+ *
+ * the count on each CPU, then the slowest count over the fastest.
+ * scripts/bench-stages.sh runs it before and after its runs and warns when
+ * the ratio is under 0.9 (one CPU is being held back). A count also falls
+ * when another process of this machine runs on that CPU: the load average
+ * shows that case.
+ *
+ * Usage: cpuspeed [MS]. Exit status 0, or 2 on bad usage.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAXCPU 256
+
+static double ms;
+static long counts[MAXCPU];
+static volatile long sink;
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static long work(int n)
+{
+    return n < 2 ? n : work(n - 1) + work(n - 2);
+}
+
+static void *count(void *arg)
+{
+    long cpu = (long)arg;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0)
+        counts[cpu] = -1;              /* not allowed on this CPU */
+    double start = now_ms();
+    long c = 0;
+    while (now_ms() - start < ms) {
+        sink += work(16);
+        c++;
+    }
+    if (counts[cpu] == 0)
+        counts[cpu] = c;
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    ms = argc > 1 ? atof(argv[1]) : 150;
+    if (argc > 2 || ms < 10 || ms > 10000) {
+        fprintf(stderr, "usage: cpuspeed [MS]  (10..10000, got '%s')\n", argv[1]);
+        return 2;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > MAXCPU)
+        n = MAXCPU;
+    pthread_t th[MAXCPU];
+    for (long i = 0; i < n; i++)
+        if (pthread_create(&th[i], NULL, count, (void *)i) != 0) {
+            fprintf(stderr, "cpuspeed: cannot start a thread\n");
+            return 1;
+        }
+    for (long i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
+    long lo = -1, hi = 0;
+    printf("cpuspeed");
+    for (long i = 0; i < n; i++) {
+        printf(" %ld", counts[i]);
+        if (counts[i] < 0)
+            continue;
+        if (lo < 0 || counts[i] < lo)
+            lo = counts[i];
+        if (counts[i] > hi)
+            hi = counts[i];
+    }
+    printf(" min/max %.2f\n", hi > 0 ? (double)lo / (double)hi : 0.0);
+    return 0;
+}
