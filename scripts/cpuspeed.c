@@ -3,16 +3,18 @@
  *
  * Speedups measured on a shared virtual machine mean little when the host
  * lends one virtual CPU less time than the other. On the course machines
- * (2 vCPUs, Firecracker) this happens for minutes at a time: one vCPU runs
- * plain C at a third of its speed while the other runs at full speed, and
- * neither the guest's load average nor its steal time shows it. A
- * GOMAXPROCS=2 run then measures the host, not the scheduler.
+ * (2 vCPUs, Firecracker) this happens for minutes at a time: on 2026-12-07
+ * one vCPU ran plain C at 55-60% of the other's speed, and neither the
+ * guest's load average nor its steal time (always 0 here) showed it. A
+ * GOMAXPROCS=2 run then measures the host, not the scheduler. When the
+ * whole host is busy, both CPUs slow down alike (that day, to about 62%
+ * of their quiet speed): the ratio stays near 1, but every count drops.
  *
  * This program starts one thread per CPU, pins each to its CPU, and lets
  * them all count calls of a small recursive function for MS milliseconds
  * (default 150) at the same time. It prints one line:
  *
- *     cpuspeed 45210 44980 min/max 0.99
+ *     cpuspeed 121842 120310 min/max 0.99
  *
  * the count on each CPU, then the slowest count over the fastest.
  * scripts/bench-stages.sh runs it before and after its runs and warns when
