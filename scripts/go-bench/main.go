@@ -9,7 +9,7 @@
 //	gobench gosched  [N]  two goroutines call Gosched N times each    (bench/gosched.c)
 //	gobench pingpong [N]  unbuffered channel ping-pong, N round trips (bench/chan_pingpong.c)
 //	gobench buffered [N]  cap-128 channel, N int64s, 1 producer 1 consumer (bench/chan_buffered.c)
-//	gobench fib      [N]  parallel fib(N), a goroutine per call above n=20 (stage 03 bench/fib.c)
+//	gobench fib      [N [CUTOFF]]  parallel fib(N), a goroutine per call above n=CUTOFF (20) (stage 03 bench/fib.c)
 //	gobench skewed   [N]  N CPU tasks of 50 us-1 ms spawned by one goroutine (stage 03 bench/skewed.c)
 //	gobench sleeper  [N]  N 1 ms sleeps beside a goroutine spinning with no calls (stage 04 bench/sleeper.c)
 //
@@ -48,6 +48,13 @@ func main() {
 		}
 		n = v
 	}
+	if len(os.Args) > 3 {
+		c, err := strconv.Atoi(os.Args[3])
+		if os.Args[1] != "fib" || len(os.Args) > 4 || err != nil || c < 1 || c > 50 {
+			usage()
+		}
+		fibCutoff = c
+	}
 	switch os.Args[1] {
 	case "spawn":
 		spawn(n)
@@ -69,7 +76,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: gobench spawn|park|gosched|pingpong|buffered|fib|skewed|sleeper [N]")
+	fmt.Fprintln(os.Stderr, "usage: gobench spawn|park|gosched|pingpong|buffered|fib|skewed|sleeper [N]  (fib: [N [CUTOFF]])")
 	os.Exit(2)
 }
 
@@ -217,7 +224,7 @@ func buffered(n int64) {
 
 // ---- fib (stage 03 bench/fib.c) ----------------------------------------------
 
-const fibCutoff = 20
+var fibCutoff = 20 // a goroutine per call above it; gobench fib N CUTOFF sets it
 
 func fib(n int) int {
 	if n < 2 {

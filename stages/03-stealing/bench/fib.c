@@ -36,15 +36,26 @@
  * 14 and 7 for the second. That is the stack allocator's cost, not the
  * scheduler's; the warm run measures the scheduler.
  *
- * Usage: fib [N]   (default 35). Prints "fib_ms MS ms"; exits 1 on a
- * wrong result.
+ * Grain. The cutoff decides how much work a goroutine carries: at 20 a
+ * leaf is fib(20) or fib(19), about 7 us of gcc-compiled C, beside a few
+ * hundred ns of scheduling per goroutine. At GOMAXPROCS=2 that scheduling
+ * costs more, because the two CPUs now write the same lines of memory
+ * (the free lists of Gs and stacks, counters) and each such line crosses
+ * between them: the stage README measures it, and it is what keeps the
+ * speedup under 2. Go's compiler makes the same leaf about 3.5 times
+ * slower, so the same tree hands Go's scheduler 3.5 times more work per
+ * goroutine to hide its costs behind. A larger CUTOFF gives gort a
+ * coarser grain (22: leaves of about 18 us, 1,219 goroutines).
+ *
+ * Usage: fib [N [CUTOFF]]   (defaults 35 and 20). Prints "fib_ms MS ms";
+ * exits 1 on a wrong result, 2 on bad usage.
  */
 #include <gort.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CUTOFF 20
+static int cutoff = 20;         /* a goroutine per call above it */
 
 static long fib(int n)
 {
@@ -60,7 +71,7 @@ struct call {
 static void pfib(void *arg)
 {
     struct call *c = arg;
-    if (c->n <= CUTOFF) {
+    if (c->n <= cutoff) {
         c->res = fib(c->n);
     } else {
         sync_waitgroup inner = SYNC_WAITGROUP_INIT;
@@ -77,9 +88,16 @@ static void pfib(void *arg)
 static int fib_main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 35;
-    if (n < 1 || n > 50) {
-        fprintf(stderr, "usage: fib [N]  (N: 1..50, got '%s')\n", argc > 1 ? argv[1] : "");
+    if (argc > 3 || n < 1 || n > 50) {
+        fprintf(stderr, "usage: fib [N [CUTOFF]]  (N: 1..50, got '%s')\n", argc > 1 ? argv[1] : "");
         return 2;
+    }
+    if (argc > 2) {
+        cutoff = atoi(argv[2]);
+        if (cutoff < 1 || cutoff > 50) {
+            fprintf(stderr, "usage: fib [N [CUTOFF]]  (CUTOFF: 1..50, got '%s')\n", argv[2]);
+            return 2;
+        }
     }
     long want = fib(n);
     int64_t elapsed = 0;
