@@ -407,11 +407,12 @@ GTEST(runq, global_queue_is_not_starved_by_a_runnext_pair)
 
 /* ---- timers fire while every running M is busy ------------------------------------ */
 
-static atomic_int tm_stop;
+static atomic_int tm_stop, tm_started;
 
 static void tm_spinner(void *arg)
 {
     (void)arg;
+    atomic_store(&tm_started, 1);
     int64_t give_up = h_now() + H_SEC(10) * H_SLOW;  /* so a failure ends */
     while (!atomic_load(&tm_stop) && h_now() < give_up)
         ;
@@ -423,7 +424,16 @@ GTEST(timers, fire_while_another_p_spins)
 {
     int start = runtime_gomaxprocs(2);
     atomic_store(&tm_stop, 0);
+    atomic_store(&tm_started, 0);
     go(tm_spinner, NULL);
+    /* Let the spinner take this P before the first sleep, and move to the
+     * other P (gosched goes through the global queue). Else the first
+     * sleep could park before it starts, and a slow thread (TSan, a busy
+     * host) find the 2 ms already over at its next schedule(): stage 02
+     * would put the woken sleeper behind the spinner on the same P, where
+     * nothing can reach it (no stealing, no preemption). */
+    for (int64_t dl = h_now() + H_SEC(10) * H_SLOW; !atomic_load(&tm_started) && h_now() < dl;)
+        gosched();
     int64_t worst = 0;
     for (int i = 0; i < 20; i++) {
         int64_t t0 = h_now();
