@@ -164,8 +164,13 @@ GTEST(syscall, blocking_call_at_gomaxprocs_1_lets_others_run)
     go(sc_reader, done);
     go(sc_ticker, NULL);
     time_sleep(H_MS(30));                   /* the reader is in read() by now */
-    int ticks = atomic_load(&sc_ticks);
-    CHECK_GT(ticks, 100);                    /* the ticker ran meanwhile */
+    /* The ticker runs meanwhile, once the P is handed off: at once in stage
+     * 02, at sysmon's second look from stage 04 on (up to 20 ms once
+     * sysmon has backed off to 10 ms ticks). Without a hand-off nothing
+     * runs until the rescue thread's write, 5 s on. */
+    CHECK(WAIT_UNTIL(atomic_load(&sc_ticks) > 100, 400),
+          "the ticker ran %d times while the reader blocked, want > 100",
+          atomic_load(&sc_ticks));
     CHECK(write(sc_pipe[1], "w", 1) == 1, "write: %s", strerror(errno));
     CHECK_EQ(h_recv_int(done), 'w');
     CHECK(!atomic_load(&sc_rescued), "main only ran after the rescue thread's write");
@@ -407,12 +412,11 @@ GTEST(runq, global_queue_is_not_starved_by_a_runnext_pair)
 
 /* ---- timers fire while every running M is busy ------------------------------------ */
 
-static atomic_int tm_stop, tm_started;
+static atomic_int tm_stop;
 
 static void tm_spinner(void *arg)
 {
     (void)arg;
-    atomic_store(&tm_started, 1);
     int64_t give_up = h_now() + H_SEC(10) * H_SLOW;  /* so a failure ends */
     while (!atomic_load(&tm_stop) && h_now() < give_up)
         ;
@@ -424,21 +428,19 @@ GTEST(timers, fire_while_another_p_spins)
 {
     int start = runtime_gomaxprocs(2);
     atomic_store(&tm_stop, 0);
-    atomic_store(&tm_started, 0);
-    go(tm_spinner, NULL);
-    /* Let the spinner take this P before the first sleep, and move to the
-     * other P (gosched goes through the global queue). Else the first
-     * sleep could park before it starts, and a slow thread (TSan, a busy
-     * host) find the 2 ms already over at its next schedule(): stage 02
-     * would put the woken sleeper behind the spinner on the same P, where
-     * nothing can reach it (no stealing, no preemption). */
-    for (int64_t dl = h_now() + H_SEC(10) * H_SLOW; !atomic_load(&tm_started) && h_now() < dl;)
-        gosched();
+    go(tm_spinner, NULL);        /* on this P's queue (stage 02 starts no M for it) */
     int64_t worst = 0;
     for (int i = 0; i < 20; i++) {
+        /* The first sleep parks with the spinner queued behind it and,
+         * in stage 02, the other P idle with no M: the case under test.
+         * It is longer, so that a slow thread (TSan, a busy host) does not
+         * find it over before the spinner has started: stage 02 would
+         * queue the woken sleeper behind the spinner on this P, where
+         * nothing reaches it (no stealing, no preemption). */
+        int64_t d = i == 0 ? H_MS(50) * H_SLOW : H_MS(2);
         int64_t t0 = h_now();
-        time_sleep(H_MS(2));
-        int64_t late = h_now() - t0 - H_MS(2);
+        time_sleep(d);
+        int64_t late = h_now() - t0 - d;
         if (late > worst)
             worst = late;
     }
