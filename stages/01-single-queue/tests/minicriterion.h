@@ -9,9 +9,10 @@
  * suite still runs under TSan.
  *
  * What it keeps of Criterion's behaviour:
- *   - Test(suite, name, .timeout = S, .exit_code = N, .signal = N)
- *     registers a test; each runs in its own forked child, so a crash,
- *     a hang or an exit only ends that test;
+ *   - Test(suite, name, .timeout = S, .exit_code = N, .signal = N,
+ *     .init = fn) registers a test; each runs in its own forked child, so
+ *     a crash, a hang or an exit only ends that test; .init runs first, in
+ *     the child;
  *   - a test passes when it ends with the expected exit status (0 unless
  *     .exit_code says otherwise; the expected signal if .signal), with no
  *     failed assertion, within its timeout;
@@ -42,6 +43,7 @@ struct mc_test {
     const char *suite, *name, *file;
     int line;
     void (*fn)(void);
+    void (*init)(void);          /* run in the child before fn */
     double timeout;              /* seconds; 0: none */
     int exit_code;
     int signal;
@@ -110,6 +112,8 @@ static int mc_run(struct mc_test *t)
     if (pid == 0) {
         if (t->timeout > 0)
             alarm((unsigned)(t->timeout + 0.999));
+        if (t->init)
+            t->init();
         t->fn();
         fflush(stdout);
         fflush(stderr);
