@@ -247,10 +247,18 @@ H_FN const char *h_replay_line(char *buf, size_t n, const char *name)
     size_t cl = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0;
     if (cl > 0 && strncmp(bin, cwd, cl) == 0 && bin[cl] == '/')
         bin += cl + 1;
-    snprintf(buf, n, "replay: %s%s%sGODEBUG=schedseed=%" PRIu64 "%s%s %s --filter '%s%s'",
+    /* The rest of GODEBUG, less any schedseed= already in it (a replay
+     * run's own): the seed just used goes first. */
+    char rest[256] = "";
+    for (const char *s = godebug ? godebug : ""; *s;) {
+        size_t len = strcspn(s, ",");
+        if (len > 0 && strncmp(s, "schedseed=", 10) != 0)
+            snprintf(rest + strlen(rest), sizeof rest - strlen(rest), ",%.*s", (int)len, s);
+        s += len + (s[len] == ',');
+    }
+    snprintf(buf, n, "replay: %s%s%sGODEBUG=schedseed=%" PRIu64 "%s %s --filter '%s%s'",
              procs ? "GOMAXPROCS=" : "", procs ? procs : "", procs ? " " : "",
-             runtime_schedseed(), godebug && *godebug ? "," : "", godebug ? godebug : "",
-             bin, strchr(name, '/') ? "" : "*/", name);
+             runtime_schedseed(), rest, bin, strchr(name, '/') ? "" : "*/", name);
     return buf;
 }
 
