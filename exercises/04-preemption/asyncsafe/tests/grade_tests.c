@@ -199,18 +199,44 @@ static void spin(uint64_t n)
         BUMP();
 }
 
+static void spin_for(int64_t ns)
+{
+    int64_t until = time_now() + ns;   /* time_now: runtime code, not a safe point */
+    while (time_now() < until)
+        spin(1000);
+}
+
+static uint32_t nworker;        /* atomic */
+
 /* At GOMAXPROCS=1 one goroutine runs at a time: another one inside its
- * region when this one enters means that one was stopped inside it. */
+ * region when this one enters means that one was stopped inside it.
+ *
+ * The lengths are random. With fixed ones, a request came at a fixed
+ * phase of the loop: a goroutine resumes just after its preempt_enable,
+ * and the next request (the ticker's 1 ms timer, or the 1 ms slice) came
+ * the same time later, inside a region on one machine and outside on
+ * another (CI: 0 async of 106). Every 100th round is 5 ms long, inside and
+ * outside, more than a slice: a request lands in each, whatever the
+ * machine's speed. */
 static void region_worker(void *arg)
 {
+    uint32_t x = 2463534242u + 7919u * __atomic_add_fetch(&nworker, 1, __ATOMIC_RELAXED);
     for (int r = 0; r < 600; r++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;      /* xorshift32 */
+        bool longer = r % 100 == 50;
         preempt_disable();
         if (__atomic_exchange_n(&inside, 1, __ATOMIC_RELAXED) != 0)
             __atomic_add_fetch(&violations, 1, __ATOMIC_RELAXED);
-        spin(150000);                   /* ~0.2 ms: most requests land here */
+        if (longer)
+            spin_for(5000000);
+        else
+            spin(100000 + x % 100000);  /* 0.13-0.27 ms: most requests land here */
         __atomic_store_n(&inside, 0, __ATOMIC_RELAXED);
         preempt_enable();
-        spin(60000);                    /* ~0.07 ms outside: some land here */
+        if (longer)
+            spin_for(5000000);
+        else
+            spin(20000 + (x >> 16) % 80000);   /* 0.03-0.13 ms outside: some land here */
     }
     sync_wg_done(arg);
 }
@@ -249,13 +275,6 @@ GRADE_TEST_GODEBUG(nopreempt_region_defers_preemption, 4, "", 1, SLICE1)
 }
 
 /* ---- 5 ----------------------------------------------------------------------- */
-
-static void spin_for(int64_t ns)
-{
-    int64_t until = time_now() + ns;   /* time_now: runtime code, not a safe point */
-    while (time_now() < until)
-        spin(1000);
-}
 
 GRADE_TEST(regions_nest, 2, "", 1)
 {
