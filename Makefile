@@ -72,7 +72,7 @@ $(filter all-thread.%,$(BUILD_JOBS)): all-thread.%: deps-test
 STAGE_JOBS := $(addprefix test.,$(NAMES)) \
               $(foreach s,$(SANS),$(addprefix $(s).,$(NAMES))) \
               $(if $(VG),$(addprefix valgrind.,$(NAMES)))
-CHECK_JOBS := check.lineage check.asserts \
+CHECK_JOBS := check.lineage check.asserts check.api \
               $(if $(wildcard exercises/check-integrity.sh),check.exercises) \
               $(if $(wildcard labs/check.sh),check.labs) \
               $(if $(wildcard book/Makefile),check.book)
@@ -107,6 +107,8 @@ check.lineage:
 	@$(RUNJOB) check $(LOGDIR) $@ "check: stage lineage" -- bash scripts/check-lineage.sh
 check.asserts:
 	@$(RUNJOB) check $(LOGDIR) $@ "check: every test asserts" -- bash scripts/check-asserts.sh
+check.api:
+	@$(RUNJOB) check $(LOGDIR) $@ "check: API.md and every stage's gort.h agree" -- bash scripts/check-api.sh
 check.exercises:
 	@$(RUNJOB) check $(LOGDIR) $@ "check: exercise integrity" -- bash exercises/check-integrity.sh
 check.labs:
