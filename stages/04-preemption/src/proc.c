@@ -904,10 +904,14 @@ static void checktimers(void);
 
 /* Go's Gosched puts the G on the global queue, so that it yields to the
  * whole program, not only to its P. When the local queue is empty the
- * next G comes from the global queue in the same lock hold. */
+ * next G comes from the global queue in the same lock hold. The due
+ * timers run first, here on g0 (time.c: a timer's f may need more stack
+ * than a goroutine has; Go runs them in schedule), and what they wake
+ * goes to this P, ahead of gp. */
 static g *gosched_m(g *gp)
 {
     m *mp = getm();
+    checktimers();
     casgstatus(gp, _Grunning, _Grunnable);
     markrunnable(gp);
     lock(&sched.lock);
@@ -928,40 +932,40 @@ void gosched(void)
     m *mp = getm();
     if (mp == NULL || mp->curg == NULL)
         gort_fatal_outside("gosched()");
-    checktimers();
     mcall(mp, gosched_m, false);
 }
 
-/* Stage 04: behind the Gs its timers just woke, on the local queue. */
-static g *gopreempt_local_m(g *gp)
-{
-    m *mp = getm();
-    casgstatus(gp, _Grunning, _Grunnable);
-    markrunnable(gp);
-    runqput(mp->p, gp, false);
-    return NULL;
-}
-
-/* Stage 04: the current G was asked to stop (preempt.c: a safe point, or
- * the SIGURG trampoline). It runs the due timers first, then yields as
+/* Stage 04, on g0: the current G was asked to stop (preempt.c: a safe
+ * point, or the SIGURG trampoline, which leaves only a little of the G's
+ * stack free: preemptroom). It runs the due timers here, then yields as
  * gosched does, to the global queue behind everything waiting (Go's
  * gopreempt_m -> goschedImpl); but when the timers woke Gs onto this P
  * (its queue, or its runnext slot, where goready puts the first) it
  * queues behind them there instead, so that the 1-in-61 global check
  * cannot hand the P straight back to it before they run (sysmon preempted
  * it for them: preempt.c, timerpreempt). */
-void gopreempt(void)
+static g *gopreempt_m(g *gp)
 {
     m *mp = getm();
     p *pp = mp->p;
-    if (trace_enabled)
-        trace_instant(mp, "preempt", mp->curg);
     uint32_t tail = pp->runqtail;
     g *next = __atomic_load_n(&pp->runnext, __ATOMIC_RELAXED);
     checktimers();
     g *now = __atomic_load_n(&pp->runnext, __ATOMIC_RELAXED);
-    bool woke = pp->runqtail != tail || (now != NULL && now != next);
-    mcall(mp, woke ? gopreempt_local_m : gosched_m, false);
+    if (pp->runqtail == tail && (now == NULL || now == next))
+        return gosched_m(gp);    /* woke none here (its checktimers: none due) */
+    casgstatus(gp, _Grunning, _Grunnable);
+    markrunnable(gp);
+    runqput(pp, gp, false);
+    return NULL;
+}
+
+void gopreempt(void)
+{
+    m *mp = getm();
+    if (trace_enabled)
+        trace_instant(mp, "preempt", mp->curg);
+    mcall(mp, gopreempt_m, false);
 }
 
 static g *goexit0(g *gp)
