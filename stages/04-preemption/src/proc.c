@@ -7,7 +7,8 @@
  * spawned by main run on main's P while the other Ps sleep, and a fork-
  * join program (fib) gets no speedup from a second P.
  *
- * The design of this stage: stage 02, plus work stealing, Go 1.1's.
+ * The design of stage 03, which this stage keeps: stage 02, plus work
+ * stealing, Go 1.1's.
  *
  *   - GOMAXPROCS Ps, each with a local run queue (runq.c): a lock-free ring
  *     that only the M holding the P appends to, and that this M and the Ms
@@ -18,8 +19,9 @@
  *     soon as its creator blocks, on the same CPU and cache, and inherits
  *     the rest of the time slice (execute, inheritTime), so that a pair
  *     passing a value back and forth counts as one G for the 61-tick check
- *     and the slice (runnextexpire: a slice ends after 10 ms, when the pair
- *     goes behind the others, as Go's sysmon makes it).
+ *     and the slice (stage 04: sysmon's retake ends the shared slice after
+ *     10 ms, preempting whichever of the pair runs, as Go's does; stage
+ *     03's runnextexpire, which did that in findrunnable, is gone).
  *   - findrunnable looks, in order: every 61st tick the global queue;
  *     the local queue (runnext first); the global queue; the other Ps'
  *     queues, stealing half of one (stealwork: 4 rounds over the Ps in a
@@ -47,8 +49,9 @@
  *     schedule(); procresize then creates or destroys Ps, moving a dead P's
  *     queue and runnext to the global queue, and the world restarts.
  *
- * What this stage does not do: preempt. A G that loops without a call
- * keeps its P; stealing moves only Gs that wait, never a running one.
+ * Stage 03 did not preempt: a G that looped without a call kept its P,
+ * and stealing moves only Gs that wait, never a running one. This stage
+ * preempts (preempt.c; the hooks here are listed below).
  *
  * Waking a worker without losing work (Go's "Worker thread parking/
  * unparking"). A thread that submits work and a thread going to sleep
@@ -73,8 +76,9 @@
  *      may have been the last spinner and more work may be waiting.
  * An M that is not spinning goes idle without step 5's second look: a
  * spinner exists (or wakep will start one) to find what it misses.
- * If step 5 finds work but no idle P, it sets needspinning and the next M
- * about to drop its P spins instead (Go 1.21).
+ * If step 5 finds work but no idle P, or wakep's idle P is gone once it
+ * holds the lock, it sets needspinning, and the next M about to drop its
+ * P spins instead (Go 1.21).
  *
  * Rejected here, and why:
  *   - Locking each local queue so others may take from it: the owner
@@ -692,7 +696,14 @@ static void handoffp(p *pp)
 /* New work exists (step 3): if a P is idle and no M is spinning, start
  * one spinning M, which steals it or passes the baton on (Go's wakep).
  * At most one M is woken per call, and none while another one spins:
- * the spinner that finds work wakes the next (resetspinning). */
+ * the spinner that finds work wakes the next (resetspinning). If the idle
+ * P is gone by the time the lock is held, the next M about to drop its P
+ * spins instead (needspinning: Go 1.21's pidlegetSpinning). The first
+ * test is Go 1.20's: Go 1.21 dropped it, and so takes sched.lock at every
+ * wakep while every P is busy and no M spins, only to set needspinning.
+ * gort keeps it: work submitted while no P is idle sits on a running P,
+ * which runs it in time; a P that goes idle just after the test may stay
+ * idle meanwhile, as in Go 1.20. */
 static void wakep(void)
 {
     if (__atomic_load_n(&sched.npidle, __ATOMIC_SEQ_CST) == 0)
@@ -706,8 +717,11 @@ static void wakep(void)
     p *pp = pidleget();
     if (pp)
         startmlocked(pp, true);
-    else                         /* the P went meanwhile: undo the count */
-        __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
+    else {                       /* the P went meanwhile: undo the count */
+        __atomic_store_n(&sched.needspinning, 1, __ATOMIC_RELAXED);
+        if (__atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST) < 0)
+            gort_throw("wakep: negative nmspinning");
+    }
     unlock(&sched.lock);
 }
 
@@ -857,7 +871,8 @@ static g *park_m(g *gp)
         mp->waitunlockf = NULL;
         mp->waitlock = NULL;
         if (!fn(gp, l)) {
-            /* The wait is already over: run it again at once. */
+            /* The wait is already over: run it again at once, in the
+             * rest of its time slice (schedule: Go's execute(gp, true)). */
             casgstatus(gp, _Gwaiting, _Grunnable);
             return gp;
         }
@@ -1360,49 +1375,6 @@ static void checktimers(void)
         runtimers(nanotime());
 }
 
-/* Go's time slice (forcePreemptNS): sysmon preempts a G whose P's
- * schedtick has not moved for this long (stage 04). */
-#define forcePreemptNS 10000000
-
-/* Ends a time slice that runnext would extend past forcePreemptNS while
- * other Gs wait. A pair of Gs that ready each other through runnext
- * shares one slice (inheritTime), and runqget always prefers runnext, so
- * without this the pair would keep every other G of the P, and the global
- * queue, waiting for as long as it ping-pongs. Go ends such a slice from
- * outside: sysmon sees schedtick unchanged for 10 ms and preempts the
- * running G onto the global queue. Stage 03 has no sysmon, so the P does
- * sysmon's bookkeeping itself, lazily, and only when it matters (runnext
- * set, and some G waiting behind it): the slice's start is noted the
- * first time a new schedtick is seen (Go's pd.schedtick/pd.schedwhen),
- * with the coarse clock (about 4 ms resolution, a few ns per read). An
- * expired slice sends runnext's G to the global queue's tail, where Go's
- * preemption sends the running one, and the next G comes from the queues
- * with a fresh slice. Under fakeclock=1 the clock stands still while Gs
- * run, so a slice never expires there. */
-static void runnextexpire(m *mp, p *pp)
-{
-    if (__atomic_load_n(&pp->runnext, __ATOMIC_RELAXED) == NULL)
-        return;
-    if (runqlen(pp) == 0 && __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0)
-        return;
-    int64_t now = coarsetime();
-    if (pp->slicetick != pp->schedtick) {
-        pp->slicetick = pp->schedtick;
-        pp->slicewhen = now;
-        return;
-    }
-    if (now - pp->slicewhen < forcePreemptNS)
-        return;
-    g *gp = runnextget(pp);
-    if (gp == NULL)
-        return;                  /* a thief took it */
-    if (trace_enabled)
-        trace_instant(mp, "slice end", gp);
-    lock(&sched.lock);
-    globrunqputlocked(gp);
-    unlock(&sched.lock);
-}
-
 /* Steals for pp from the other Ps: four rounds, each over every P in a
  * random order (a new one each round), runnext only in the last round
  * (Go's stealWork). *newwork: stop-the-world or exit began; start over. */
@@ -1494,7 +1466,6 @@ static g *findrunnable(m *mp, bool *inherit)
             if (gp)
                 return gp;
         }
-        runnextexpire(mp, pp);
         if ((gp = runqget(pp, inherit)) != NULL)
             return gp;
         if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) > 0) {
@@ -1587,11 +1558,11 @@ static void schedule(m *mp)
             continue;
         }
         execute(mp, gp, inherit);
-        inherit = false;
         /* gp called mcall: finish what it asked for on this stack. */
         g *(*fn)(g *) = mp->mcall_fn;
         mp->mcall_fn = NULL;
         gp = fn(gp);             /* may hand back the next G to run */
+        inherit = fn == park_m && gp != NULL;   /* an aborted park goes on */
         if (mp->exitthread) {
             if (mp->p) {
                 p *pp;

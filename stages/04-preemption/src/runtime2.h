@@ -242,9 +242,6 @@ struct p {
     uint32_t  schedtick;        /* incremented on every execute that starts
                                    a new time slice (not on runnext's) */
     uint32_t  syscalltick;      /* incremented on every entersyscall */
-    uint32_t  slicetick;        /* schedtick when slicewhen was taken */
-    int64_t   slicewhen;        /* when the slice of slicetick was first seen
-                                   (runnextexpire, proc.c) */
 
     /* atomic counters, for metrics and schedtrace. */
     uint64_t  nswitch;          /* goroutines executed on this P */
@@ -366,7 +363,6 @@ bool    runqempty(p *pp);
 uint32_t runqlen(p *pp);                  /* runq only, not runnext */
 void    runqput(p *pp, g *gp, bool next); /* only pp's M */
 g      *runqget(p *pp, bool *inherit);    /* only pp's M */
-g      *runnextget(p *pp);                /* only pp's M: take runnext alone */
 g      *runqsteal(p *pp, p *victim, bool stealnext);   /* pp's M, pp's queue empty */
 int32_t runqdrain(p *pp, g **out);        /* world stopped: every G, in order */
 void    globrunqputbatch(g *first, g *last, int32_t n);   /* proc.c */

@@ -355,9 +355,10 @@ static void gq_pong(void *arg)
 }
 
 /* gosched puts this G on the global queue, while the pair keeps the P
- * busy through runnext: only the end of the pair's time slice (10 ms,
- * proc.c: runnextexpire) brings it back. Reports the longest wait of ten
- * goscheds, in ns, and the fewest rounds the pair played during one. */
+ * busy through runnext: only the end of the pair's time slice (10 ms;
+ * stage 03: proc.c's runnextexpire, from stage 04 sysmon's retake) brings
+ * it back. Reports the longest wait of ten goscheds, in ns, and the fewest
+ * rounds the pair played during one. */
 struct gq_result { int64_t worst_ns; long min_rounds; chan_t *done; };
 
 static void gq_yielder(void *arg)
