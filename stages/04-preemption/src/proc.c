@@ -129,7 +129,8 @@
  *   - sched.nmspinning == the number of Ms with m.spinning set (each holds
  *     a P), plus transient claims by wakep/handoffp before startm.
  *   - m->curg == gp iff gp is _Grunning (or _Gsyscall) on m, and gp->m == m.
- *   - mp->p == pp iff pp->m == mp iff pp is _Prunning.
+ *   - mp->p == pp iff pp->m == mp and pp is _Prunning; stage 04: pp->m
+ *     also names the M while pp is _Psyscall (mp->oldp == pp).
  *   - A P is on sched.pidle iff _Pidle, and then its local queue and its
  *     runnext are empty.
  *   - When every M is idle, no G is runnable and no timer is pending, no
@@ -404,7 +405,8 @@ static void checkschedt(void)
         gort_throw("checkschedt: idle M count is wrong");
     n = 0;
     for (p *pp = sched.pidle; pp; pp = pp->link, n++)
-        if (pp->status != _Pidle || pp->m != NULL || !runqempty(pp))
+        if (__atomic_load_n(&pp->status, __ATOMIC_RELAXED) != _Pidle || pp->m != NULL ||
+            !runqempty(pp))
             gort_throw("checkschedt: P on the idle list is not idle, or has work");
     if (n != sched.npidle || n > sched.gomaxprocs)
         gort_throw("checkschedt: idle P count is wrong");
@@ -412,11 +414,15 @@ static void checkschedt(void)
         p *pp = sched.allp[i];
         if (runqlen(pp) > RUNQSIZE)
             gort_throw("checkschedt: local run queue length out of range");
-        /* _Prunning needs its M; an M's P is _Prunning, or _Pgcstop while
-         * that M stops the world. */
-        if ((pp->status == _Prunning && pp->m == NULL) ||
-            (pp->m != NULL && (pp->m->p != pp ||
-                               (pp->status != _Prunning && pp->status != _Pgcstop))))
+        /* _Prunning needs its M, and so does _Psyscall (stage 04: p->m
+         * stays while its M is in the call); a P with an M is one of those,
+         * or _Pgcstop held by the M that stops the world. The M flips its
+         * P between _Prunning and _Psyscall without the lock, so m->p is
+         * compared only for _Pgcstop. */
+        uint32_t s = __atomic_load_n(&pp->status, __ATOMIC_SEQ_CST);
+        if (((s == _Prunning || s == _Psyscall) && pp->m == NULL) ||
+            (pp->m != NULL && s != _Prunning && s != _Psyscall &&
+             (s != _Pgcstop || pp->m->p != pp)))
             gort_throw("checkschedt: P status and its M disagree");
     }
 #endif
@@ -585,7 +591,7 @@ static void acquirep(m *mp, p *pp)
     if (mp->p != NULL || pp->m != NULL)
         gort_throw("acquirep: already in use");
     mp->p = pp;
-    pp->m = mp;
+    __atomic_store_n(&pp->m, mp, __ATOMIC_RELAXED);     /* stage 04: exitsyscall reads it */
     __atomic_store_n(&pp->status, _Prunning, __ATOMIC_RELAXED);
 }
 
@@ -593,10 +599,11 @@ static void acquirep(m *mp, p *pp)
 static p *releasep(m *mp)
 {
     p *pp = mp->p;
-    if (pp == NULL || pp->m != mp || pp->status != _Prunning)
+    if (pp == NULL || pp->m != mp ||
+        __atomic_load_n(&pp->status, __ATOMIC_RELAXED) != _Prunning)   /* stage 04: CAS'd unlocked */
         gort_throw("releasep: invalid P state");
     mp->p = NULL;
-    pp->m = NULL;
+    __atomic_store_n(&pp->m, NULL, __ATOMIC_RELAXED);
     __atomic_store_n(&pp->status, _Pidle, __ATOMIC_RELAXED);
     return pp;
 }
@@ -1031,12 +1038,47 @@ int64_t goid(void)
 
 /* ---- system calls: handing the P off -------------------------------- */
 
+/* Stage 04: takes pp, an M's P in _Psyscall, for a stop-the-world, by a
+ * CAS that the M's exitsyscall may win first. Under sched.lock. */
+static bool stopsyscallp(p *pp)
+{
+    uint32_t s = _Psyscall;
+    if (!__atomic_compare_exchange_n(&pp->status, &s, _Pgcstop, false,
+                                     __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        return false;
+    __atomic_store_n(&pp->m, NULL, __ATOMIC_RELAXED);
+    return true;
+}
+
+/* Stage 04: a stop-the-world began as pp went into _Psyscall: stop pp
+ * here, unless stoptheworld's CAS did (Go's entersyscall_gcwait). */
+static void entersyscall_gcwait(p *pp)
+{
+    lock(&sched.lock);
+    if (sched.stopwait > 0 && stopsyscallp(pp) && --sched.stopwait == 0)
+        notewakeup(&sched.stopnote);
+    unlock(&sched.lock);
+}
+
 /* The calling goroutine is about to block in the kernel. Stage 04: its P
  * stays behind in _Psyscall, unowned, for the M to take back in
  * exitsyscall; if the call lasts, sysmon's retake hands the P to another
  * M (Go's entersyscall; stage 02 handed off at once, like Go's
  * entersyscallblock). No runtime call may be made until
- * runtime_exitsyscall. */
+ * runtime_exitsyscall.
+ *
+ * Stage 04's fast path takes no lock (Go's): the M lets go of its P with
+ * a store of _Psyscall, and whoever takes the P from _Psyscall (this M in
+ * exitsyscall, retakep, stoptheworld) claims it by a CAS, which exactly
+ * one of them wins. p->m keeps naming the M meanwhile (Go clears it), so
+ * that p->m still changes only under sched.lock, where sysmon reads it
+ * (and the M that takes its P back reads it atomically: another M's P,
+ * once retaken and left in _Psyscall again, is taken the same way, and
+ * then p->m is set under the lock); m->p, which other threads read only in
+ * schedtrace, is stored atomically.
+ * The store of _Psyscall and the load of gcwaiting are seq_cst, as are
+ * stoptheworld's store of gcwaiting and its CAS: one of the two sides
+ * sees the other, and the CAS decides who stops the P. */
 void runtime_entersyscall(void)
 {
     m *mp = getm();
@@ -1051,26 +1093,26 @@ void runtime_entersyscall(void)
     p *pp = mp->p;
     __atomic_store_n(&pp->syscalltick, pp->syscalltick + 1, __ATOMIC_RELAXED);   /* scheddetail */
     mp->oldp = pp;
-    lock(&sched.lock);
-    releasep(mp);
-    if (sched.gcwaiting)
-        pstopped(pp);            /* stage 04: a stop-the-world is waiting for it */
-    else
-        __atomic_store_n(&pp->status, _Psyscall, __ATOMIC_RELAXED);  /* stage 04: lazy */
-    unlock(&sched.lock);
+    __atomic_store_n(&mp->p, NULL, __ATOMIC_RELAXED);
+    __atomic_store_n(&pp->status, _Psyscall, __ATOMIC_SEQ_CST);        /* stage 04: lazy */
+    if (__atomic_load_n(&sched.gcwaiting, __ATOMIC_SEQ_CST))
+        entersyscall_gcwait(pp);         /* a stop-the-world is waiting for it */
     if (trace_enabled)
         trace_gostart(mp, gp);           /* on the M's own track */
 }
 
 /* Stage 04, sysmon (preempt.c): pp has sat in _Psyscall too long. Take it
  * from its M, which finds it gone in exitsyscall, and hand it off (Go's
- * retake). False if the M took it back first. */
+ * retake). The CAS races the M's own in exitsyscall; false if the M took
+ * it back first. */
 bool retakep(p *pp)
 {
     lock(&sched.lock);
-    bool took = __atomic_load_n(&pp->status, __ATOMIC_RELAXED) == _Psyscall;
+    uint32_t s = _Psyscall;
+    bool took = __atomic_compare_exchange_n(&pp->status, &s, _Pidle, false,
+                                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
     if (took)
-        __atomic_store_n(&pp->status, _Pidle, __ATOMIC_RELAXED);
+        __atomic_store_n(&pp->m, NULL, __ATOMIC_RELAXED);
     unlock(&sched.lock);
     if (took)
         handoffp(pp);
@@ -1109,7 +1151,9 @@ static g *exitsyscall0(g *gp)
 }
 
 /* Back from the kernel: run on at once if a P can be had, the old one
- * first (its queue and caches are this G's), else queue and wait. */
+ * first (its queue and caches are this G's), else queue and wait. Stage
+ * 04: the old P, if still _Psyscall, is taken back by a CAS, without the
+ * lock (Go's exitsyscallfast); its p->m is still this M. */
 void runtime_exitsyscall(void)
 {
     m *mp = getm();
@@ -1120,12 +1164,30 @@ void runtime_exitsyscall(void)
         gort_panic("runtime_exitsyscall: not in a system call");
     p *oldp = mp->oldp;
     mp->oldp = NULL;
+    uint32_t s = _Psyscall;
+    if (__atomic_compare_exchange_n(&oldp->status, &s, _Prunning, false,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        if (__atomic_load_n(&oldp->m, __ATOMIC_RELAXED) != mp) {
+            /* Rare: oldp was retaken, handed to another M, and left by it
+             * in _Psyscall in turn; any M may take a _Psyscall P (Go's
+             * exitsyscallfast), and that M will find it gone. p->m changes
+             * under sched.lock (sysmon reads it there). */
+            lock(&sched.lock);
+            __atomic_store_n(&oldp->m, mp, __ATOMIC_RELAXED);
+            unlock(&sched.lock);
+        }
+        __atomic_store_n(&mp->p, oldp, __ATOMIC_RELAXED);   /* stage 04: not retaken */
+        casgstatus(gp, _Gsyscall, _Grunning);
+        if (trace_enabled) {
+            trace_goend(mp, gp);
+            trace_gostart(mp, gp);       /* back on a P's track */
+        }
+        return;
+    }
     lock(&sched.lock);
     p *pp = NULL;
     if (!sched.gcwaiting) {
-        if (oldp->status == _Psyscall)           /* stage 04: not retaken */
-            pp = oldp;
-        else if (oldp->status == _Pidle && pidleremove(oldp))
+        if (__atomic_load_n(&oldp->status, __ATOMIC_RELAXED) == _Pidle && pidleremove(oldp))
             pp = oldp;
         else
             pp = pidleget();
@@ -1237,20 +1299,16 @@ static void stoptheworld(m *mp)
     lock(&sched.lock);
     noteclear(&sched.stopnote);
     sched.stopwait = sched.gomaxprocs;
-    __atomic_store_n(&sched.gcwaiting, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&sched.gcwaiting, 1, __ATOMIC_SEQ_CST);  /* entersyscall's fast path */
     __atomic_store_n(&mp->p->status, _Pgcstop, __ATOMIC_RELAXED);
     sched.stopwait--;
     for (p *pp; (pp = pidleget()) != NULL;) {
         __atomic_store_n(&pp->status, _Pgcstop, __ATOMIC_RELAXED);
         sched.stopwait--;
     }
-    for (int32_t i = 0; i < sched.gomaxprocs; i++) {      /* stage 04 */
-        p *pp = sched.allp[i];
-        if (pp->status == _Psyscall) {
-            __atomic_store_n(&pp->status, _Pgcstop, __ATOMIC_RELAXED);
+    for (int32_t i = 0; i < sched.gomaxprocs; i++)         /* stage 04 */
+        if (stopsyscallp(sched.allp[i]))
             sched.stopwait--;
-        }
-    }
     bool wait = sched.stopwait > 0;
     unlock(&sched.lock);
     if (wait) {
@@ -1291,7 +1349,7 @@ static p *procresize(m *mp, int32_t n)
     }
     p *mine = mp->p;
     if (mine->id >= n) {
-        mine->m = NULL;
+        __atomic_store_n(&mine->m, NULL, __ATOMIC_RELAXED);
         mp->p = NULL;
         acquirep(mp, sched.allp[0]);
     } else {
