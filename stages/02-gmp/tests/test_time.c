@@ -474,11 +474,13 @@ GTEST(ticker, several_tickers_at_once)
 /* A timer's function runs on g0, the M's own thread stack (1 MiB), never
  * on the stack of the goroutine that happened to look at the timers: a
  * goroutine has 64 KiB (stack.c). A timeout that cancels a deep chain of
- * contexts recurses once per level (context.c, cancellocked), hundreds of
- * KiB here. At GOMAXPROCS=1 the goroutine yielding in a loop is the one
- * whose scheduling runs the timer; on its own stack, that overflows. Runs
- * in a child, which a stack overflow kills. */
-enum { DEEPCTX_N = 6000 };
+ * contexts recurses once per level (context.c, cancellocked): 4,000
+ * levels take about 130 KiB; under TSan, whose frames are about 250
+ * bytes, 2,000 still overflow a goroutine's stack but fit in g0's. At
+ * GOMAXPROCS=1 the goroutine yielding in a loop is the one whose
+ * scheduling runs the timer; on its own stack, that overflows. Runs in a
+ * child, which a stack overflow kills. */
+enum { DEEPCTX_N = H_SANITIZED ? 2000 : 4000 };
 
 static context_t **deepctx_chain(void)
 {
