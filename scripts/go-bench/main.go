@@ -12,6 +12,7 @@
 //	gobench fib      [N [CUTOFF]]  parallel fib(N), a goroutine per call above n=CUTOFF (20) (stage 03 bench/fib.c)
 //	gobench skewed   [N]  N CPU tasks of 50 us-1 ms spawned by one goroutine (stage 03 bench/skewed.c)
 //	gobench sleeper  [N]  N 1 ms sleeps beside a goroutine spinning with no calls (stage 04 bench/sleeper.c)
+//	gobench syscall  [N]  N getppid calls per P through syscall.Syscall, then RawSyscall (stage 04 bench/syscall.c)
 //
 // Standard library only; build with GOFLAGS=-mod=mod and no network.
 package main
@@ -24,6 +25,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -35,7 +37,7 @@ func main() {
 		"spawn": 1000000, "park": 1000000, "gosched": 1000000,
 		"pingpong": 1000000, "buffered": 10000000,
 		"fib": 35, "skewed": 4000,
-		"sleeper": 300,
+		"sleeper": 300, "syscall": 2000000,
 	}
 	n, ok := defaults[os.Args[1]]
 	if !ok {
@@ -72,11 +74,13 @@ func main() {
 		skewed(n)
 	case "sleeper":
 		sleeper(n)
+	case "syscall":
+		syscallBench(n)
 	}
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: gobench spawn|park|gosched|pingpong|buffered|fib|skewed|sleeper [N]  (fib: [N [CUTOFF]])")
+	fmt.Fprintln(os.Stderr, "usage: gobench spawn|park|gosched|pingpong|buffered|fib|skewed|sleeper|syscall [N]  (fib: [N [CUTOFF]])")
 	os.Exit(2)
 }
 
@@ -344,4 +348,52 @@ func sleeper(n int64) {
 	fmt.Printf("sleeper_late_p50 %.3f ms\n", float64(late[n/2])/1e6)
 	fmt.Printf("sleeper_late_p99 %.3f ms\n", float64(late[p99])/1e6)
 	fmt.Printf("sleeper_late_max %.3f ms\n", float64(late[n-1])/1e6)
+}
+
+// ---- syscall (stage 04 bench/syscall.c) ----------------------------------------
+
+var syscallSink atomic.Int64
+
+// syscall.Syscall brackets the raw call with the runtime's entersyscall and
+// exitsyscall, as gort's runtime_entersyscall/runtime_exitsyscall do.
+func syscallBracketed(n int64, wg *sync.WaitGroup) {
+	var s uintptr
+	for i := int64(0); i < n; i++ {
+		r, _, _ := syscall.Syscall(syscall.SYS_GETPPID, 0, 0, 0)
+		s += r
+	}
+	syscallSink.Store(int64(s))
+	wg.Done()
+}
+
+// RawSyscall is the bare call: the runtime is not told.
+func syscallRaw(n int64, wg *sync.WaitGroup) {
+	var s uintptr
+	for i := int64(0); i < n; i++ {
+		r, _, _ := syscall.RawSyscall(syscall.SYS_GETPPID, 0, 0, 0)
+		s += r
+	}
+	syscallSink.Store(int64(s))
+	wg.Done()
+}
+
+// ns per call of fn, run by GOMAXPROCS goroutines at once.
+func syscallLoop(fn func(int64, *sync.WaitGroup), n int64) float64 {
+	procs := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	wg.Add(procs)
+	start := time.Now()
+	for i := 0; i < procs; i++ {
+		go fn(n, &wg)
+	}
+	wg.Wait()
+	return float64(time.Since(start).Nanoseconds()) / float64(n)
+}
+
+func syscallBench(n int64) {
+	call := syscallLoop(syscallBracketed, n)
+	raw := syscallLoop(syscallRaw, n)
+	fmt.Printf("syscall_call %.1f ns\n", call)
+	fmt.Printf("syscall_raw %.1f ns\n", raw)
+	fmt.Printf("syscall_bracket %.1f ns\n", call-raw)
 }

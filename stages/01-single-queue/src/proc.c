@@ -471,9 +471,12 @@ void goready(g *gp)
 static void checktimers(void);
 
 /* Puts gp at the tail and takes the head in one lock hold, handing the
- * next G straight back to schedule(). */
+ * next G straight back to schedule(). The due timers run first, here on
+ * g0 (time.c: a timer's f may need more stack than a goroutine has), and
+ * what they wake queues ahead of gp. */
 static g *gosched_m(g *gp)
 {
+    checktimers();
     casgstatus(gp, _Grunning, _Grunnable);
     markrunnable(gp);
     lock(&sched.lock);
@@ -490,7 +493,6 @@ void gosched(void)
     m *mp = getm();
     if (mp == NULL || mp->curg == NULL)
         gort_fatal_outside("gosched()");
-    checktimers();
     mcall(mp, gosched_m, false);
 }
 

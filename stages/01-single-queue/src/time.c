@@ -170,9 +170,14 @@ bool modtimer(timer *t, int64_t when, int64_t period)
     return pending;
 }
 
-/* Runs every timer due at `now`. Called on g0 by findrunnable. */
+/* Runs every timer due at `now`. Called on g0, never on a goroutine's
+ * stack, whose room a timer's f may exceed: by findrunnable, by gosched's
+ * and (stage 04) gopreempt's functions under mcall, and by an idle M
+ * (stopm, from stage 02). There, a goready from f sees no current G. */
 void runtimers(int64_t now)
 {
+    if (getg() != NULL)
+        gort_throw("runtimers: on a goroutine's stack");
     lock(&timers.lock);
     while (timers.n > 0 && timers.heap[0]->when <= now) {
         timer *t = timers.heap[0];

@@ -816,10 +816,14 @@ static void checktimers(void);
 
 /* Go's Gosched puts the G on the global queue, so that it yields to the
  * whole program, not only to its P. When the local queue is empty the
- * next G comes from the global queue in the same lock hold. */
+ * next G comes from the global queue in the same lock hold. The due
+ * timers run first, here on g0 (time.c: a timer's f may need more stack
+ * than a goroutine has; Go runs them in schedule), and what they wake
+ * goes to this P, ahead of gp. */
 static g *gosched_m(g *gp)
 {
     m *mp = getm();
+    checktimers();
     casgstatus(gp, _Grunning, _Grunnable);
     markrunnable(gp);
     lock(&sched.lock);
@@ -840,7 +844,6 @@ void gosched(void)
     m *mp = getm();
     if (mp == NULL || mp->curg == NULL)
         gort_fatal_outside("gosched()");
-    checktimers();
     mcall(mp, gosched_m, false);
 }
 

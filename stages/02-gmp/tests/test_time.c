@@ -468,3 +468,61 @@ GTEST(ticker, several_tickers_at_once)
     sync_wg_wait(&wg);
     CHECK(WAIT_UNTIL(runtime_num_goroutine() == 1, 2000));
 }
+
+/* ---- a timer's function runs on g0 ------------------------------------------ */
+
+/* A timer's function runs on g0, the M's own thread stack (1 MiB), never
+ * on the stack of the goroutine that happened to look at the timers: a
+ * goroutine has 64 KiB (stack.c). A timeout that cancels a deep chain of
+ * contexts recurses once per level (context.c, cancellocked): 4,000
+ * levels take about 130 KiB; under TSan, whose frames are about 250
+ * bytes, 2,000 still overflow a goroutine's stack but fit in g0's. At
+ * GOMAXPROCS=1 the goroutine yielding in a loop is the one whose
+ * scheduling runs the timer; on its own stack, that overflows. Runs in a
+ * child, which a stack overflow kills. */
+enum { DEEPCTX_N = H_SANITIZED ? 2000 : 4000 };
+
+static context_t **deepctx_chain(void)
+{
+    context_t **c = malloc(DEEPCTX_N * sizeof *c);
+    c[0] = context_with_timeout(context_background(), H_MS(20));
+    for (int i = 1; i < DEEPCTX_N; i++)
+        c[i] = context_with_cancel(c[i - 1]);
+    return c;
+}
+
+/* 0 if the timeout cancelled the whole chain, leaf included. */
+static int deepctx_free(context_t **c)
+{
+    int rc = context_err(c[DEEPCTX_N - 1]) == CONTEXT_DEADLINE_EXCEEDED &&
+             context_err(c[0]) == CONTEXT_DEADLINE_EXCEEDED ? 0 : 1;
+    if (rc)
+        printf("the timeout did not cancel the chain\n");
+    for (int i = DEEPCTX_N - 1; i >= 0; i--)
+        context_free(c[i]);
+    free(c);
+    return rc;
+}
+
+static int deepctx_gosched_main(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    context_t **c = deepctx_chain();
+    int64_t t0 = h_now();
+    while (context_err(c[DEEPCTX_N - 1]) == CONTEXT_OK && h_now() - t0 < H_SEC(10))
+        gosched();
+    return deepctx_free(c);
+}
+
+static int deepctx_gosched_child(void) { return runtime_main(deepctx_gosched_main, 0, NULL); }
+
+Test(timer, deep_function_runs_on_g0_while_a_goroutine_yields, .timeout = H_TIMEOUT)
+{
+    const char *env[] = { "GOMAXPROCS=1", NULL };
+    h_child r;
+    char how[128];
+    h_child_run(&r, deepctx_gosched_child, env, 30);
+    cr_assert(h_exited_with(&r, 0), "the child %s; stdout:\n%s\nstderr:\n%s",
+              h_child_how(&r, how, sizeof how), r.out, r.err);
+    h_child_free(&r);
+}

@@ -70,8 +70,9 @@
  *      may have been the last spinner and more work may be waiting.
  * An M that is not spinning goes idle without step 5's second look: a
  * spinner exists (or wakep will start one) to find what it misses.
- * If step 5 finds work but no idle P, it sets needspinning and the next M
- * about to drop its P spins instead (Go 1.21).
+ * If step 5 finds work but no idle P, or wakep's idle P is gone once it
+ * holds the lock, it sets needspinning, and the next M about to drop its
+ * P spins instead (Go 1.21).
  *
  * Rejected here, and why:
  *   - Locking each local queue so others may take from it: the owner
@@ -680,7 +681,14 @@ static void handoffp(p *pp)
 /* New work exists (step 3): if a P is idle and no M is spinning, start
  * one spinning M, which steals it or passes the baton on (Go's wakep).
  * At most one M is woken per call, and none while another one spins:
- * the spinner that finds work wakes the next (resetspinning). */
+ * the spinner that finds work wakes the next (resetspinning). If the idle
+ * P is gone by the time the lock is held, the next M about to drop its P
+ * spins instead (needspinning: Go 1.21's pidlegetSpinning). The first
+ * test is Go 1.20's: Go 1.21 dropped it, and so takes sched.lock at every
+ * wakep while every P is busy and no M spins, only to set needspinning.
+ * gort keeps it: work submitted while no P is idle sits on a running P,
+ * which runs it in time; a P that goes idle just after the test may stay
+ * idle meanwhile, as in Go 1.20. */
 static void wakep(void)
 {
     if (__atomic_load_n(&sched.npidle, __ATOMIC_SEQ_CST) == 0)
@@ -694,8 +702,11 @@ static void wakep(void)
     p *pp = pidleget();
     if (pp)
         startmlocked(pp, true);
-    else                         /* the P went meanwhile: undo the count */
-        __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
+    else {                       /* the P went meanwhile: undo the count */
+        __atomic_store_n(&sched.needspinning, 1, __ATOMIC_RELAXED);
+        if (__atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST) < 0)
+            gort_throw("wakep: negative nmspinning");
+    }
     unlock(&sched.lock);
 }
 
@@ -843,7 +854,8 @@ static g *park_m(g *gp)
         mp->waitunlockf = NULL;
         mp->waitlock = NULL;
         if (!fn(gp, l)) {
-            /* The wait is already over: run it again at once. */
+            /* The wait is already over: run it again at once, in the
+             * rest of its time slice (schedule: Go's execute(gp, true)). */
             casgstatus(gp, _Gwaiting, _Grunnable);
             return gp;
         }
@@ -890,10 +902,14 @@ static void checktimers(void);
 
 /* Go's Gosched puts the G on the global queue, so that it yields to the
  * whole program, not only to its P. When the local queue is empty the
- * next G comes from the global queue in the same lock hold. */
+ * next G comes from the global queue in the same lock hold. The due
+ * timers run first, here on g0 (time.c: a timer's f may need more stack
+ * than a goroutine has; Go runs them in schedule), and what they wake
+ * goes to this P, ahead of gp. */
 static g *gosched_m(g *gp)
 {
     m *mp = getm();
+    checktimers();
     casgstatus(gp, _Grunning, _Grunnable);
     markrunnable(gp);
     lock(&sched.lock);
@@ -914,7 +930,6 @@ void gosched(void)
     m *mp = getm();
     if (mp == NULL || mp->curg == NULL)
         gort_fatal_outside("gosched()");
-    checktimers();
     mcall(mp, gosched_m, false);
 }
 
@@ -1495,11 +1510,11 @@ static void schedule(m *mp)
             continue;
         }
         execute(mp, gp, inherit);
-        inherit = false;
         /* gp called mcall: finish what it asked for on this stack. */
         g *(*fn)(g *) = mp->mcall_fn;
         mp->mcall_fn = NULL;
         gp = fn(gp);             /* may hand back the next G to run */
+        inherit = fn == park_m && gp != NULL;   /* an aborted park goes on */
         if (mp->exitthread) {
             if (mp->p) {
                 p *pp;

@@ -23,8 +23,14 @@
  *
  * The nwait count lets a release skip the lock when nobody waits. The
  * order "increment *addr, then read nwait" in release and "increment
- * nwait, then re-check *addr" in acquire, both sequentially consistent,
- * means a waiter cannot miss a release (Go's comment on semaRoot).
+ * nwait, then re-check *addr" in acquire, each a store then a load, all
+ * four sequentially consistent (Go's atomic.Xadd and atomic.Load are),
+ * means a waiter cannot miss a release (Go's comment on semaRoot): in the
+ * single order of seq_cst operations, either the re-check follows the
+ * release's increment and sees it, or the release's read of nwait
+ * follows the waiter's increment and sees the waiter. An acquire load
+ * would be enough for the data but not for this: it may read a value
+ * older than a seq_cst store that precedes it in that order.
  *
  * Invariant, under root->lock: nwait >= number of sudogs queued.
  */
@@ -55,14 +61,16 @@ static semaroot *semroot(uint32_t *addr)
     return &semtable[((uintptr_t)addr >> 3) % SEMTABSZ];
 }
 
+/* Takes one count from *addr if there is one. The load is seq_cst: it is
+ * semacquire1's re-check after its nwait increment (above). */
 static bool cansemacquire(uint32_t *addr)
 {
     for (;;) {
-        uint32_t v = __atomic_load_n(addr, __ATOMIC_ACQUIRE);
+        uint32_t v = __atomic_load_n(addr, __ATOMIC_SEQ_CST);
         if (v == 0)
             return false;
         if (__atomic_compare_exchange_n(addr, &v, v - 1, false,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
             return true;
     }
 }
@@ -150,7 +158,9 @@ void semrelease1(uint32_t *addr, bool handoff)
     goready(s->g);
     if (handed && getg() != NULL) {
         /* Direct hand-off: let the waiter run now rather than racing it
-         * for the lock we just gave away (Go's goyield). */
+         * for the lock we just gave away. Go calls goyield, which puts the
+         * caller on its P's local queue; gort yields through gosched, to
+         * the global queue's tail, behind everything waiting. */
         gosched();
     }
 }

@@ -195,6 +195,53 @@ Test(syscall, exitsyscall_without_entersyscall_panics, .timeout = H_TIMEOUT)
     h_expect_death(sc_misuse, "panic: runtime_exitsyscall: not in a system call", 1);
 }
 
+/* Goroutines in a loop of short system calls, now and then a longer one
+ * (so that the P is retaken from some: sysmon, from stage 04), while
+ * GOMAXPROCS changes under them. Each stop-the-world must stop the Ps
+ * they leave behind in a call, and each M must come back to a P of its
+ * own: from stage 04 entersyscall and exitsyscall take no lock, and the
+ * returning M, retakep and stoptheworld claim a _Psyscall P by a CAS. */
+static atomic_int sr_stop;
+static atomic_long sr_calls;
+
+static void sr_caller(void *arg)
+{
+    long n = 0;
+    while (!atomic_load(&sr_stop)) {
+        runtime_entersyscall();
+        if (n % 64 == 0)
+            usleep(100);
+        else
+            (void)syscall(SYS_getppid);
+        runtime_exitsyscall();
+        n++;
+    }
+    atomic_fetch_add(&sr_calls, n);
+    sync_wg_done(arg);
+}
+
+GTEST(syscall, short_calls_while_gomaxprocs_changes)
+{
+    int start = runtime_gomaxprocs(0);
+    atomic_store(&sr_stop, 0);
+    atomic_store(&sr_calls, 0);
+    sync_waitgroup wg = SYNC_WAITGROUP_INIT;
+    sync_wg_add(&wg, 4);
+    for (int i = 0; i < 4; i++)
+        go(sr_caller, &wg);
+    int64_t t0 = h_now();
+    for (int i = 0; i < 300 && h_now() - t0 < H_SEC(2); i++) {
+        runtime_gomaxprocs(1 + i % 4);
+        time_sleep(200000);
+    }
+    atomic_store(&sr_stop, 1);
+    sync_wg_wait(&wg);
+    runtime_gomaxprocs(start);
+    CHECK_GT(atomic_load(&sr_calls), 0);
+    CHECK(WAIT_UNTIL(runtime_num_goroutine() == 1, 2000), "%d goroutines left",
+          runtime_num_goroutine());
+}
+
 /* ---- runtime_lock_os_thread ------------------------------------------------------ */
 
 /* Thread identity by gettid(2): glibc declares pthread_self() const, so
@@ -355,9 +402,10 @@ static void gq_pong(void *arg)
 }
 
 /* gosched puts this G on the global queue, while the pair keeps the P
- * busy through runnext: only the end of the pair's time slice (10 ms,
- * proc.c: runnextexpire) brings it back. Reports the longest wait of ten
- * goscheds, in ns, and the fewest rounds the pair played during one. */
+ * busy through runnext: only the end of the pair's time slice (10 ms;
+ * stage 03: proc.c's runnextexpire, from stage 04 sysmon's retake) brings
+ * it back. Reports the longest wait of ten goscheds, in ns, and the fewest
+ * rounds the pair played during one. */
 struct gq_result { int64_t worst_ns; long min_rounds; chan_t *done; };
 
 static void gq_yielder(void *arg)

@@ -9,7 +9,9 @@
 # calling wg.Done; park 1M goroutines on one channel; two goroutines calling
 # Gosched; unbuffered ping-pong; a cap-128 channel carrying 10M ints;
 # parallel fib(35) with a goroutine per call above n=20; 4,000 skewed CPU
-# tasks spawned by one goroutine (stage 03: what stealing buys).
+# tasks spawned by one goroutine (stage 03: what stealing buys); a
+# getppid system call bracketed by entersyscall/exitsyscall, and bare
+# (stage 04: what the bracket costs; Go: syscall.Syscall, RawSyscall).
 #
 # Output (stdout), under a "# GOMAXPROCS=P" line, one "metric value unit"
 # line per result:
@@ -53,7 +55,8 @@ gosched:gosched:1000000:3
 chan_pingpong:pingpong:1000000:3
 chan_buffered:buffered:10000000:3
 fib:fib:35:3
-skewed:skewed:4000:3"
+skewed:skewed:4000:3
+syscall:syscall:2000000:3"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/gort-bench.XXXXXX") || exit 2
 trap 'rm -rf "$TMP"' EXIT INT TERM

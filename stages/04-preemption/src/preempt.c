@@ -281,17 +281,17 @@ static int retake(int64_t now)
         }
         if (s != _Psyscall)
             continue;
-        /* Retake it if it spans a whole sysmon tick, unless it has no work,
-         * another P is idle to take new work, and it is under 10 ms. */
+        /* Retake it if it spans a whole sysmon tick, unless it has no work
+         * (runnext included), an idle P or a spinning M is there to take
+         * new work, and it is under 10 ms (Go's retake). */
         uint32_t t = __atomic_load_n(&pp->syscalltick, __ATOMIC_RELAXED);
         if (!overran && pp->sysmontick.syscalltick != t) {
             pp->sysmontick.syscalltick = t;
             pp->sysmontick.syscallwhen = now;
             continue;
         }
-        bool empty = __atomic_load_n(&pp->runqtail, __ATOMIC_RELAXED) ==
-                     __atomic_load_n(&pp->runqhead, __ATOMIC_RELAXED);
-        if (empty && sched.runqsize == 0 && sched.npidle > 0 &&
+        if (runqempty(pp) &&
+            __atomic_load_n(&sched.nmspinning, __ATOMIC_SEQ_CST) + sched.npidle > 0 &&
             pp->sysmontick.syscallwhen + SYSCALL_MAX > now)
             continue;
         unlock(&sched.lock);

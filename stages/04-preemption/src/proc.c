@@ -7,7 +7,8 @@
  * spawned by main run on main's P while the other Ps sleep, and a fork-
  * join program (fib) gets no speedup from a second P.
  *
- * The design of this stage: stage 02, plus work stealing, Go 1.1's.
+ * The design of stage 03, which this stage keeps: stage 02, plus work
+ * stealing, Go 1.1's.
  *
  *   - GOMAXPROCS Ps, each with a local run queue (runq.c): a lock-free ring
  *     that only the M holding the P appends to, and that this M and the Ms
@@ -18,8 +19,9 @@
  *     soon as its creator blocks, on the same CPU and cache, and inherits
  *     the rest of the time slice (execute, inheritTime), so that a pair
  *     passing a value back and forth counts as one G for the 61-tick check
- *     and the slice (runnextexpire: a slice ends after 10 ms, when the pair
- *     goes behind the others, as Go's sysmon makes it).
+ *     and the slice (stage 04: sysmon's retake ends the shared slice after
+ *     10 ms, preempting whichever of the pair runs, as Go's does; stage
+ *     03's runnextexpire, which did that in findrunnable, is gone).
  *   - findrunnable looks, in order: every 61st tick the global queue;
  *     the local queue (runnext first); the global queue; the other Ps'
  *     queues, stealing half of one (stealwork: 4 rounds over the Ps in a
@@ -47,8 +49,9 @@
  *     schedule(); procresize then creates or destroys Ps, moving a dead P's
  *     queue and runnext to the global queue, and the world restarts.
  *
- * What this stage does not do: preempt. A G that loops without a call
- * keeps its P; stealing moves only Gs that wait, never a running one.
+ * Stage 03 did not preempt: a G that looped without a call kept its P,
+ * and stealing moves only Gs that wait, never a running one. This stage
+ * preempts (preempt.c; the hooks here are listed below).
  *
  * Waking a worker without losing work (Go's "Worker thread parking/
  * unparking"). A thread that submits work and a thread going to sleep
@@ -73,8 +76,9 @@
  *      may have been the last spinner and more work may be waiting.
  * An M that is not spinning goes idle without step 5's second look: a
  * spinner exists (or wakep will start one) to find what it misses.
- * If step 5 finds work but no idle P, it sets needspinning and the next M
- * about to drop its P spins instead (Go 1.21).
+ * If step 5 finds work but no idle P, or wakep's idle P is gone once it
+ * holds the lock, it sets needspinning, and the next M about to drop its
+ * P spins instead (Go 1.21).
  *
  * Rejected here, and why:
  *   - Locking each local queue so others may take from it: the owner
@@ -125,7 +129,8 @@
  *   - sched.nmspinning == the number of Ms with m.spinning set (each holds
  *     a P), plus transient claims by wakep/handoffp before startm.
  *   - m->curg == gp iff gp is _Grunning (or _Gsyscall) on m, and gp->m == m.
- *   - mp->p == pp iff pp->m == mp iff pp is _Prunning.
+ *   - mp->p == pp iff pp->m == mp and pp is _Prunning; stage 04: pp->m
+ *     also names the M while pp is _Psyscall (mp->oldp == pp).
  *   - A P is on sched.pidle iff _Pidle, and then its local queue and its
  *     runnext are empty.
  *   - When every M is idle, no G is runnable and no timer is pending, no
@@ -400,7 +405,8 @@ static void checkschedt(void)
         gort_throw("checkschedt: idle M count is wrong");
     n = 0;
     for (p *pp = sched.pidle; pp; pp = pp->link, n++)
-        if (pp->status != _Pidle || pp->m != NULL || !runqempty(pp))
+        if (__atomic_load_n(&pp->status, __ATOMIC_RELAXED) != _Pidle || pp->m != NULL ||
+            !runqempty(pp))
             gort_throw("checkschedt: P on the idle list is not idle, or has work");
     if (n != sched.npidle || n > sched.gomaxprocs)
         gort_throw("checkschedt: idle P count is wrong");
@@ -408,11 +414,15 @@ static void checkschedt(void)
         p *pp = sched.allp[i];
         if (runqlen(pp) > RUNQSIZE)
             gort_throw("checkschedt: local run queue length out of range");
-        /* _Prunning needs its M; an M's P is _Prunning, or _Pgcstop while
-         * that M stops the world. */
-        if ((pp->status == _Prunning && pp->m == NULL) ||
-            (pp->m != NULL && (pp->m->p != pp ||
-                               (pp->status != _Prunning && pp->status != _Pgcstop))))
+        /* _Prunning needs its M, and so does _Psyscall (stage 04: p->m
+         * stays while its M is in the call); a P with an M is one of those,
+         * or _Pgcstop held by the M that stops the world. The M flips its
+         * P between _Prunning and _Psyscall without the lock, so m->p is
+         * compared only for _Pgcstop. */
+        uint32_t s = __atomic_load_n(&pp->status, __ATOMIC_SEQ_CST);
+        if (((s == _Prunning || s == _Psyscall) && pp->m == NULL) ||
+            (pp->m != NULL && s != _Prunning && s != _Psyscall &&
+             (s != _Pgcstop || pp->m->p != pp)))
             gort_throw("checkschedt: P status and its M disagree");
     }
 #endif
@@ -581,7 +591,7 @@ static void acquirep(m *mp, p *pp)
     if (mp->p != NULL || pp->m != NULL)
         gort_throw("acquirep: already in use");
     mp->p = pp;
-    pp->m = mp;
+    __atomic_store_n(&pp->m, mp, __ATOMIC_RELAXED);     /* stage 04: exitsyscall reads it */
     __atomic_store_n(&pp->status, _Prunning, __ATOMIC_RELAXED);
 }
 
@@ -589,10 +599,11 @@ static void acquirep(m *mp, p *pp)
 static p *releasep(m *mp)
 {
     p *pp = mp->p;
-    if (pp == NULL || pp->m != mp || pp->status != _Prunning)
+    if (pp == NULL || pp->m != mp ||
+        __atomic_load_n(&pp->status, __ATOMIC_RELAXED) != _Prunning)   /* stage 04: CAS'd unlocked */
         gort_throw("releasep: invalid P state");
     mp->p = NULL;
-    pp->m = NULL;
+    __atomic_store_n(&pp->m, NULL, __ATOMIC_RELAXED);
     __atomic_store_n(&pp->status, _Pidle, __ATOMIC_RELAXED);
     return pp;
 }
@@ -692,7 +703,14 @@ static void handoffp(p *pp)
 /* New work exists (step 3): if a P is idle and no M is spinning, start
  * one spinning M, which steals it or passes the baton on (Go's wakep).
  * At most one M is woken per call, and none while another one spins:
- * the spinner that finds work wakes the next (resetspinning). */
+ * the spinner that finds work wakes the next (resetspinning). If the idle
+ * P is gone by the time the lock is held, the next M about to drop its P
+ * spins instead (needspinning: Go 1.21's pidlegetSpinning). The first
+ * test is Go 1.20's: Go 1.21 dropped it, and so takes sched.lock at every
+ * wakep while every P is busy and no M spins, only to set needspinning.
+ * gort keeps it: work submitted while no P is idle sits on a running P,
+ * which runs it in time; a P that goes idle just after the test may stay
+ * idle meanwhile, as in Go 1.20. */
 static void wakep(void)
 {
     if (__atomic_load_n(&sched.npidle, __ATOMIC_SEQ_CST) == 0)
@@ -706,8 +724,11 @@ static void wakep(void)
     p *pp = pidleget();
     if (pp)
         startmlocked(pp, true);
-    else                         /* the P went meanwhile: undo the count */
-        __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
+    else {                       /* the P went meanwhile: undo the count */
+        __atomic_store_n(&sched.needspinning, 1, __ATOMIC_RELAXED);
+        if (__atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST) < 0)
+            gort_throw("wakep: negative nmspinning");
+    }
     unlock(&sched.lock);
 }
 
@@ -857,7 +878,8 @@ static g *park_m(g *gp)
         mp->waitunlockf = NULL;
         mp->waitlock = NULL;
         if (!fn(gp, l)) {
-            /* The wait is already over: run it again at once. */
+            /* The wait is already over: run it again at once, in the
+             * rest of its time slice (schedule: Go's execute(gp, true)). */
             casgstatus(gp, _Gwaiting, _Grunnable);
             return gp;
         }
@@ -904,10 +926,14 @@ static void checktimers(void);
 
 /* Go's Gosched puts the G on the global queue, so that it yields to the
  * whole program, not only to its P. When the local queue is empty the
- * next G comes from the global queue in the same lock hold. */
+ * next G comes from the global queue in the same lock hold. The due
+ * timers run first, here on g0 (time.c: a timer's f may need more stack
+ * than a goroutine has; Go runs them in schedule), and what they wake
+ * goes to this P, ahead of gp. */
 static g *gosched_m(g *gp)
 {
     m *mp = getm();
+    checktimers();
     casgstatus(gp, _Grunning, _Grunnable);
     markrunnable(gp);
     lock(&sched.lock);
@@ -928,40 +954,40 @@ void gosched(void)
     m *mp = getm();
     if (mp == NULL || mp->curg == NULL)
         gort_fatal_outside("gosched()");
-    checktimers();
     mcall(mp, gosched_m, false);
 }
 
-/* Stage 04: behind the Gs its timers just woke, on the local queue. */
-static g *gopreempt_local_m(g *gp)
-{
-    m *mp = getm();
-    casgstatus(gp, _Grunning, _Grunnable);
-    markrunnable(gp);
-    runqput(mp->p, gp, false);
-    return NULL;
-}
-
-/* Stage 04: the current G was asked to stop (preempt.c: a safe point, or
- * the SIGURG trampoline). It runs the due timers first, then yields as
+/* Stage 04, on g0: the current G was asked to stop (preempt.c: a safe
+ * point, or the SIGURG trampoline, which leaves only a little of the G's
+ * stack free: preemptroom). It runs the due timers here, then yields as
  * gosched does, to the global queue behind everything waiting (Go's
  * gopreempt_m -> goschedImpl); but when the timers woke Gs onto this P
  * (its queue, or its runnext slot, where goready puts the first) it
  * queues behind them there instead, so that the 1-in-61 global check
  * cannot hand the P straight back to it before they run (sysmon preempted
  * it for them: preempt.c, timerpreempt). */
-void gopreempt(void)
+static g *gopreempt_m(g *gp)
 {
     m *mp = getm();
     p *pp = mp->p;
-    if (trace_enabled)
-        trace_instant(mp, "preempt", mp->curg);
     uint32_t tail = pp->runqtail;
     g *next = __atomic_load_n(&pp->runnext, __ATOMIC_RELAXED);
     checktimers();
     g *now = __atomic_load_n(&pp->runnext, __ATOMIC_RELAXED);
-    bool woke = pp->runqtail != tail || (now != NULL && now != next);
-    mcall(mp, woke ? gopreempt_local_m : gosched_m, false);
+    if (pp->runqtail == tail && (now == NULL || now == next))
+        return gosched_m(gp);    /* woke none here (its checktimers: none due) */
+    casgstatus(gp, _Grunning, _Grunnable);
+    markrunnable(gp);
+    runqput(pp, gp, false);
+    return NULL;
+}
+
+void gopreempt(void)
+{
+    m *mp = getm();
+    if (trace_enabled)
+        trace_instant(mp, "preempt", mp->curg);
+    mcall(mp, gopreempt_m, false);
 }
 
 static g *goexit0(g *gp)
@@ -1012,12 +1038,47 @@ int64_t goid(void)
 
 /* ---- system calls: handing the P off -------------------------------- */
 
+/* Stage 04: takes pp, an M's P in _Psyscall, for a stop-the-world, by a
+ * CAS that the M's exitsyscall may win first. Under sched.lock. */
+static bool stopsyscallp(p *pp)
+{
+    uint32_t s = _Psyscall;
+    if (!__atomic_compare_exchange_n(&pp->status, &s, _Pgcstop, false,
+                                     __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        return false;
+    __atomic_store_n(&pp->m, NULL, __ATOMIC_RELAXED);
+    return true;
+}
+
+/* Stage 04: a stop-the-world began as pp went into _Psyscall: stop pp
+ * here, unless stoptheworld's CAS did (Go's entersyscall_gcwait). */
+static void entersyscall_gcwait(p *pp)
+{
+    lock(&sched.lock);
+    if (sched.stopwait > 0 && stopsyscallp(pp) && --sched.stopwait == 0)
+        notewakeup(&sched.stopnote);
+    unlock(&sched.lock);
+}
+
 /* The calling goroutine is about to block in the kernel. Stage 04: its P
  * stays behind in _Psyscall, unowned, for the M to take back in
  * exitsyscall; if the call lasts, sysmon's retake hands the P to another
  * M (Go's entersyscall; stage 02 handed off at once, like Go's
  * entersyscallblock). No runtime call may be made until
- * runtime_exitsyscall. */
+ * runtime_exitsyscall.
+ *
+ * Stage 04's fast path takes no lock (Go's): the M lets go of its P with
+ * a store of _Psyscall, and whoever takes the P from _Psyscall (this M in
+ * exitsyscall, retakep, stoptheworld) claims it by a CAS, which exactly
+ * one of them wins. p->m keeps naming the M meanwhile (Go clears it), so
+ * that p->m still changes only under sched.lock, where sysmon reads it
+ * (and the M that takes its P back reads it atomically: another M's P,
+ * once retaken and left in _Psyscall again, is taken the same way, and
+ * then p->m is set under the lock); m->p, which other threads read only in
+ * schedtrace, is stored atomically.
+ * The store of _Psyscall and the load of gcwaiting are seq_cst, as are
+ * stoptheworld's store of gcwaiting and its CAS: one of the two sides
+ * sees the other, and the CAS decides who stops the P. */
 void runtime_entersyscall(void)
 {
     m *mp = getm();
@@ -1032,26 +1093,26 @@ void runtime_entersyscall(void)
     p *pp = mp->p;
     __atomic_store_n(&pp->syscalltick, pp->syscalltick + 1, __ATOMIC_RELAXED);   /* scheddetail */
     mp->oldp = pp;
-    lock(&sched.lock);
-    releasep(mp);
-    if (sched.gcwaiting)
-        pstopped(pp);            /* stage 04: a stop-the-world is waiting for it */
-    else
-        __atomic_store_n(&pp->status, _Psyscall, __ATOMIC_RELAXED);  /* stage 04: lazy */
-    unlock(&sched.lock);
+    __atomic_store_n(&mp->p, NULL, __ATOMIC_RELAXED);
+    __atomic_store_n(&pp->status, _Psyscall, __ATOMIC_SEQ_CST);        /* stage 04: lazy */
+    if (__atomic_load_n(&sched.gcwaiting, __ATOMIC_SEQ_CST))
+        entersyscall_gcwait(pp);         /* a stop-the-world is waiting for it */
     if (trace_enabled)
         trace_gostart(mp, gp);           /* on the M's own track */
 }
 
 /* Stage 04, sysmon (preempt.c): pp has sat in _Psyscall too long. Take it
  * from its M, which finds it gone in exitsyscall, and hand it off (Go's
- * retake). False if the M took it back first. */
+ * retake). The CAS races the M's own in exitsyscall; false if the M took
+ * it back first. */
 bool retakep(p *pp)
 {
     lock(&sched.lock);
-    bool took = __atomic_load_n(&pp->status, __ATOMIC_RELAXED) == _Psyscall;
+    uint32_t s = _Psyscall;
+    bool took = __atomic_compare_exchange_n(&pp->status, &s, _Pidle, false,
+                                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
     if (took)
-        __atomic_store_n(&pp->status, _Pidle, __ATOMIC_RELAXED);
+        __atomic_store_n(&pp->m, NULL, __ATOMIC_RELAXED);
     unlock(&sched.lock);
     if (took)
         handoffp(pp);
@@ -1090,7 +1151,9 @@ static g *exitsyscall0(g *gp)
 }
 
 /* Back from the kernel: run on at once if a P can be had, the old one
- * first (its queue and caches are this G's), else queue and wait. */
+ * first (its queue and caches are this G's), else queue and wait. Stage
+ * 04: the old P, if still _Psyscall, is taken back by a CAS, without the
+ * lock (Go's exitsyscallfast); its p->m is still this M. */
 void runtime_exitsyscall(void)
 {
     m *mp = getm();
@@ -1101,12 +1164,30 @@ void runtime_exitsyscall(void)
         gort_panic("runtime_exitsyscall: not in a system call");
     p *oldp = mp->oldp;
     mp->oldp = NULL;
+    uint32_t s = _Psyscall;
+    if (__atomic_compare_exchange_n(&oldp->status, &s, _Prunning, false,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        if (__atomic_load_n(&oldp->m, __ATOMIC_RELAXED) != mp) {
+            /* Rare: oldp was retaken, handed to another M, and left by it
+             * in _Psyscall in turn; any M may take a _Psyscall P (Go's
+             * exitsyscallfast), and that M will find it gone. p->m changes
+             * under sched.lock (sysmon reads it there). */
+            lock(&sched.lock);
+            __atomic_store_n(&oldp->m, mp, __ATOMIC_RELAXED);
+            unlock(&sched.lock);
+        }
+        __atomic_store_n(&mp->p, oldp, __ATOMIC_RELAXED);   /* stage 04: not retaken */
+        casgstatus(gp, _Gsyscall, _Grunning);
+        if (trace_enabled) {
+            trace_goend(mp, gp);
+            trace_gostart(mp, gp);       /* back on a P's track */
+        }
+        return;
+    }
     lock(&sched.lock);
     p *pp = NULL;
     if (!sched.gcwaiting) {
-        if (oldp->status == _Psyscall)           /* stage 04: not retaken */
-            pp = oldp;
-        else if (oldp->status == _Pidle && pidleremove(oldp))
+        if (__atomic_load_n(&oldp->status, __ATOMIC_RELAXED) == _Pidle && pidleremove(oldp))
             pp = oldp;
         else
             pp = pidleget();
@@ -1218,20 +1299,16 @@ static void stoptheworld(m *mp)
     lock(&sched.lock);
     noteclear(&sched.stopnote);
     sched.stopwait = sched.gomaxprocs;
-    __atomic_store_n(&sched.gcwaiting, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&sched.gcwaiting, 1, __ATOMIC_SEQ_CST);  /* entersyscall's fast path */
     __atomic_store_n(&mp->p->status, _Pgcstop, __ATOMIC_RELAXED);
     sched.stopwait--;
     for (p *pp; (pp = pidleget()) != NULL;) {
         __atomic_store_n(&pp->status, _Pgcstop, __ATOMIC_RELAXED);
         sched.stopwait--;
     }
-    for (int32_t i = 0; i < sched.gomaxprocs; i++) {      /* stage 04 */
-        p *pp = sched.allp[i];
-        if (pp->status == _Psyscall) {
-            __atomic_store_n(&pp->status, _Pgcstop, __ATOMIC_RELAXED);
+    for (int32_t i = 0; i < sched.gomaxprocs; i++)         /* stage 04 */
+        if (stopsyscallp(sched.allp[i]))
             sched.stopwait--;
-        }
-    }
     bool wait = sched.stopwait > 0;
     unlock(&sched.lock);
     if (wait) {
@@ -1272,7 +1349,7 @@ static p *procresize(m *mp, int32_t n)
     }
     p *mine = mp->p;
     if (mine->id >= n) {
-        mine->m = NULL;
+        __atomic_store_n(&mine->m, NULL, __ATOMIC_RELAXED);
         mp->p = NULL;
         acquirep(mp, sched.allp[0]);
     } else {
@@ -1354,49 +1431,6 @@ static void checktimers(void)
     int64_t when = timer0when();
     if (when != 0 && when <= nanotime())
         runtimers(nanotime());
-}
-
-/* Go's time slice (forcePreemptNS): sysmon preempts a G whose P's
- * schedtick has not moved for this long (stage 04). */
-#define forcePreemptNS 10000000
-
-/* Ends a time slice that runnext would extend past forcePreemptNS while
- * other Gs wait. A pair of Gs that ready each other through runnext
- * shares one slice (inheritTime), and runqget always prefers runnext, so
- * without this the pair would keep every other G of the P, and the global
- * queue, waiting for as long as it ping-pongs. Go ends such a slice from
- * outside: sysmon sees schedtick unchanged for 10 ms and preempts the
- * running G onto the global queue. Stage 03 has no sysmon, so the P does
- * sysmon's bookkeeping itself, lazily, and only when it matters (runnext
- * set, and some G waiting behind it): the slice's start is noted the
- * first time a new schedtick is seen (Go's pd.schedtick/pd.schedwhen),
- * with the coarse clock (about 4 ms resolution, a few ns per read). An
- * expired slice sends runnext's G to the global queue's tail, where Go's
- * preemption sends the running one, and the next G comes from the queues
- * with a fresh slice. Under fakeclock=1 the clock stands still while Gs
- * run, so a slice never expires there. */
-static void runnextexpire(m *mp, p *pp)
-{
-    if (__atomic_load_n(&pp->runnext, __ATOMIC_RELAXED) == NULL)
-        return;
-    if (runqlen(pp) == 0 && __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0)
-        return;
-    int64_t now = coarsetime();
-    if (pp->slicetick != pp->schedtick) {
-        pp->slicetick = pp->schedtick;
-        pp->slicewhen = now;
-        return;
-    }
-    if (now - pp->slicewhen < forcePreemptNS)
-        return;
-    g *gp = runnextget(pp);
-    if (gp == NULL)
-        return;                  /* a thief took it */
-    if (trace_enabled)
-        trace_instant(mp, "slice end", gp);
-    lock(&sched.lock);
-    globrunqputlocked(gp);
-    unlock(&sched.lock);
 }
 
 /* Steals for pp from the other Ps: four rounds, each over every P in a
@@ -1490,7 +1524,6 @@ static g *findrunnable(m *mp, bool *inherit)
             if (gp)
                 return gp;
         }
-        runnextexpire(mp, pp);
         if ((gp = runqget(pp, inherit)) != NULL)
             return gp;
         if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) > 0) {
@@ -1583,11 +1616,11 @@ static void schedule(m *mp)
             continue;
         }
         execute(mp, gp, inherit);
-        inherit = false;
         /* gp called mcall: finish what it asked for on this stack. */
         g *(*fn)(g *) = mp->mcall_fn;
         mp->mcall_fn = NULL;
         gp = fn(gp);             /* may hand back the next G to run */
+        inherit = fn == park_m && gp != NULL;   /* an aborted park goes on */
         if (mp->exitthread) {
             if (mp->p) {
                 p *pp;

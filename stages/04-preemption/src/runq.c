@@ -139,12 +139,6 @@ void runqput(p *pp, g *gp, bool next)
     }
 }
 
-/* Takes runnext alone, or NULL (runnextexpire, proc.c). Only pp's M. */
-g *runnextget(p *pp)
-{
-    return __atomic_exchange_n(&pp->runnext, NULL, __ATOMIC_ACQ_REL);
-}
-
 /* The next G for pp's M: runnext first (*inherit = true: it shares the
  * time slice of the G that readied it), else the ring's head. */
 g *runqget(p *pp, bool *inherit)

@@ -169,7 +169,9 @@ struct m {
     int64_t   run_start;        /* time curg started running (trace) */
     int64_t   run_track;        /* trace track it runs on: its P's, or its own */
     bool      traced_nop;       /* trace: it ran a G with no P (a system call) */
-    p        *p;                /* the P it holds, or NULL (idle, in a syscall) */
+    p        *p;                /* the P it holds, or NULL (idle, in a
+                                   syscall); written by its own M, read by
+                                   others atomically */
     p        *oldp;             /* the P it held before entersyscall */
     g        *lockedg;          /* runtime_lock_os_thread: the G wired to it */
     uint32_t  lockedext;        /* nesting count of runtime_lock_os_thread */
@@ -203,9 +205,11 @@ struct m {
 enum {
     _Pidle    = 0,   /* on sched.pidle, no M, empty run queue */
     _Prunning = 1,   /* held by an M (p->m) that runs Gs or looks for them */
-    _Psyscall = 2,   /* its M is in a system call (p->m == NULL, m->oldp == P):
-                        the M takes it back in exitsyscall unless sysmon's
-                        retake took it first (stage 04, preempt.c) */
+    _Psyscall = 2,   /* its M is in a system call (m->p == NULL, m->oldp == P;
+                        p->m still names the M: gort's, not Go's): the M
+                        takes it back in exitsyscall unless sysmon's retake
+                        or a stop-the-world took it first, each by a CAS
+                        from _Psyscall (stage 04, preempt.c) */
     _Pgcstop  = 3,   /* stopped for stop-the-world (procresize) */
     _Pdead    = 4,   /* beyond GOMAXPROCS: kept for reuse, never used */
 };
@@ -221,9 +225,13 @@ enum {
  *                        are empty. */
 struct p {
     int32_t   id;
-    uint32_t  status;           /* atomic; changed under sched.lock */
+    uint32_t  status;           /* atomic; changed under sched.lock, but for
+                                   the system-call bracket's store and CASes
+                                   (HACKING.md) */
     p        *link;             /* sched.pidle list; guarded by sched.lock */
-    m        *m;                /* M holding it; guarded by sched.lock */
+    m        *m;                /* M holding it, or in a call on it
+                                   (_Psyscall); written under sched.lock,
+                                   atomically (exitsyscall reads it) */
 
     /* The lock-free run queue (runq.c): a single-producer, multi-consumer
      * ring. atomic, every field and every slot:
@@ -242,9 +250,6 @@ struct p {
     uint32_t  schedtick;        /* incremented on every execute that starts
                                    a new time slice (not on runnext's) */
     uint32_t  syscalltick;      /* incremented on every entersyscall */
-    uint32_t  slicetick;        /* schedtick when slicewhen was taken */
-    int64_t   slicewhen;        /* when the slice of slicetick was first seen
-                                   (runnextexpire, proc.c) */
 
     /* atomic counters, for metrics and schedtrace. */
     uint64_t  nswitch;          /* goroutines executed on this P */
@@ -366,7 +371,6 @@ bool    runqempty(p *pp);
 uint32_t runqlen(p *pp);                  /* runq only, not runnext */
 void    runqput(p *pp, g *gp, bool next); /* only pp's M */
 g      *runqget(p *pp, bool *inherit);    /* only pp's M */
-g      *runnextget(p *pp);                /* only pp's M: take runnext alone */
 g      *runqsteal(p *pp, p *victim, bool stealnext);   /* pp's M, pp's queue empty */
 int32_t runqdrain(p *pp, g **out);        /* world stopped: every G, in order */
 void    globrunqputbatch(g *first, g *last, int32_t n);   /* proc.c */

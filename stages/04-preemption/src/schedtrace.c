@@ -58,9 +58,10 @@ void schedtrace(bool detailed, FILE *out)
     }
     for (m *mp = sched.allm; mp; mp = mp->alllink) {
         g *gp = __atomic_load_n(&mp->curg, __ATOMIC_RELAXED);
+        p *mpp = __atomic_load_n(&mp->p, __ATOMIC_RELAXED);  /* stage 04: exitsyscall sets it unlocked */
         fprintf(out, "  M%lld: p=%d curg=%lld mallocing=0 throwing=0 preemptoff= locks=0 "
                 "dying=0 spinning=%s blocked=%s lockedg=%lld\n", (long long)mp->id,
-                mp->p ? mp->p->id : -1, gp ? (long long)__atomic_load_n(&gp->goid, __ATOMIC_RELAXED) : -1LL,
+                mpp ? mpp->id : -1, gp ? (long long)__atomic_load_n(&gp->goid, __ATOMIC_RELAXED) : -1LL,
                 __atomic_load_n(&mp->spinning, __ATOMIC_RELAXED) ? "true" : "false",
                 __atomic_load_n(&mp->blocked, __ATOMIC_RELAXED) ? "true" : "false",
                 mp->lockedg ? (long long)__atomic_load_n(&mp->lockedg->goid, __ATOMIC_RELAXED) : -1LL);
