@@ -125,6 +125,12 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 #endif
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define HAVE_VALGRIND 1
+#endif
+#endif
 
 #define SYSMON_MIN    (20 * 1000LL)         /* 20 us: Go's first delay */
 #define SYSMON_MAX    (10 * 1000 * 1000LL)  /* 10 ms: Go's longest */
@@ -468,12 +474,19 @@ static bool asyncsafe(m *mp, g *gp, uintptr_t pc, uintptr_t sp)
 }
 
 /* Step 4: the handler's store below the G's RSP is not a C object that
- * ASan could know about. */
+ * ASan could know about. Valgrind's memcheck keeps only the 128 bytes
+ * below RSP addressable, and moves that window when RSP moves, but not
+ * when sigreturn sets RSP: the slot and the 128 bytes below it would stay
+ * "no access", and the trampoline's first 16 pushes and its `ret` would
+ * be reported as invalid. So the handler tells it, as a call would have. */
 __attribute__((no_sanitize_address))
 static void pushcall(ucontext_t *uc, uintptr_t pc, uintptr_t sp)
 {
 #if defined(__x86_64__)
     sp -= 128 + 8;                           /* step over the red zone */
+#ifdef HAVE_VALGRIND
+    VALGRIND_MAKE_MEM_UNDEFINED((void *)(sp - 128), 128 + 8);
+#endif
     *(uintptr_t *)sp = pc;                   /* the trampoline's return address */
     uc->uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
     uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)gort_asyncPreempt;
