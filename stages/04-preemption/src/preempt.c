@@ -20,9 +20,10 @@
  *   retake   at every sysmon tick, for each P: one that has run the same G
  *            (the same schedtick) for a whole time slice (10 ms, Go's
  *            forcePreemptNS; GODEBUG=preemptslice=MS) has that G asked to
- *            stop (preemptone); one left in _Psyscall for a whole sysmon
- *            tick (20 us or more) with work queued, or with no idle P, or
- *            for 10 ms, is taken from its M and handed off (proc.c:
+ *            stop (preemptone; a request that did not take is repeated
+ *            ever later: sysmonpreempt); one left in _Psyscall for a whole
+ *            sysmon tick (20 us or more) with work queued, or with no idle
+ *            P, or for 10 ms, is taken from its M and handed off (proc.c:
  *            retakep). A short call keeps its P: that is the lazy hand-off.
  *   timers   gort's own addition, for latency: when a timer is due and
  *            every P is busy, nobody would run it before some G yields, up
@@ -62,8 +63,9 @@
  *        built with -fno-plt, so that its libc calls never stop in a PLT
  *        stub, which is in the program's text); RSP lies in the
  *        G's stack with room for the trampoline's frame and the XSAVE area.
- *        Otherwise it counts a refusal and returns: sysmon asks again at
- *        its next tick, while the G is still running the same slice.
+ *        Otherwise it counts a refusal and returns: sysmon asks again
+ *        while the G still runs, 250 us later, then twice as long each
+ *        time up to its longest tick (sysmonpreempt).
  *     4. It makes the thread resume in gort_asyncPreempt as if the
  *        interrupted code had called it, below the 128-byte red zone that
  *        the System V ABI lets leaf code use under RSP: it writes RIP at
@@ -136,6 +138,7 @@
 #define SYSMON_MAX    (10 * 1000 * 1000LL)  /* 10 ms: Go's longest */
 #define SYSCALL_MAX   (10 * 1000 * 1000LL)  /* retake an idle-worthy syscall P after 10 ms */
 #define TIMERGAP      (250 * 1000LL)        /* at most one timer preemption per P per 250 us */
+#define ASKGAP        (250 * 1000LL)        /* first wait after a request that did not take */
 
 /* Runtime code lies between these (the Makefile renames every runtime
  * object's .text to gort_text; ld defines the two symbols). */
@@ -150,6 +153,8 @@ void gort_asyncPreempt2(void);
 static const char *const asyncoff_why = "TSan delivers signals late (README: TSan)";
 #elif defined(GORT_PREEMPT_COOP)
 static const char *const asyncoff_why = "built with PREEMPT=coop";
+#elif !defined(__x86_64__)
+static const char *const asyncoff_why = "no trampoline for this architecture yet (arm64)";
 #else
 static const char *const asyncoff_why = NULL;
 #endif
@@ -231,6 +236,12 @@ static int64_t slicens(void)
     return (int64_t)debug.preemptslice * 1000000;
 }
 
+/* sysmon's longest sleep: 10 ms, and never more than one time slice. */
+static int64_t sysmonmax(void)
+{
+    return slicens() < SYSMON_MAX ? slicens() : SYSMON_MAX;
+}
+
 /* Asks the G running on pp to stop: the flag, and a signal unless async
  * preemption is off (Go's preemptone). Under sched.lock. */
 static bool preemptone(p *pp)
@@ -246,6 +257,35 @@ static bool preemptone(p *pp)
         if (pthread_kill(mp->thread, SIGURG) != 0)
             __atomic_store_n(&mp->signalpending, 0, __ATOMIC_RELAXED);
     }
+    return true;
+}
+
+/* sysmon's requests (retake's overrun, a due timer) to the G on pp, Go's
+ * preemptone with a back-off: a request that did not take (no switch on
+ * the P since the last one: the G ignored its signal, being in libc,
+ * blocked in a plain read(), or in a signal handler of its own) is made
+ * again only after ASKGAP, then twice as long each time, up to sysmon's
+ * longest tick. Go asks at every tick, but its ticks have backed off to
+ * 10 ms by then; gort's stay at 20 us while a timer waits for a P, and a
+ * G blocked in a plain read() was signalled 4,000 times a second.
+ * Under sched.lock. */
+static bool backedoff(p *pp, int64_t now)
+{
+    return __atomic_load_n(&pp->nswitch, __ATOMIC_RELAXED) == pp->sysmontick.askswitch &&
+           now - pp->sysmontick.askwhen < pp->sysmontick.askgap;
+}
+
+static bool sysmonpreempt(p *pp, int64_t now)
+{
+    if (backedoff(pp, now) || !preemptone(pp))
+        return false;
+    uint64_t sw = __atomic_load_n(&pp->nswitch, __ATOMIC_RELAXED);
+    int64_t gap = ASKGAP, max = sysmonmax();
+    if (pp->sysmontick.askwhen != 0 && sw == pp->sysmontick.askswitch)
+        gap = pp->sysmontick.askgap * 2 < max ? pp->sysmontick.askgap * 2 : max;
+    pp->sysmontick.askwhen = now;
+    pp->sysmontick.askswitch = sw;
+    pp->sysmontick.askgap = gap;
     return true;
 }
 
@@ -281,7 +321,7 @@ static int retake(int64_t now)
                 pp->sysmontick.schedwhen = now;
             } else if (pp->sysmontick.schedwhen + slicens() <= now) {
                 if (s == _Prunning)
-                    preemptone(pp);
+                    sysmonpreempt(pp, now);
                 overran = true;
             }
         }
@@ -381,13 +421,13 @@ static int timerpreempt(int64_t now)
         if (__atomic_load_n(&pp->status, __ATOMIC_RELAXED) != _Prunning || pp->m == NULL ||
             __atomic_load_n(&pp->m->curg, __ATOMIC_RELAXED) == NULL)
             continue;                        /* an M in schedule() runs the timers itself */
-        if (now - pp->sysmontick.timerpreempt < TIMERGAP)
+        if (now - pp->sysmontick.timerpreempt < TIMERGAP || backedoff(pp, now))
             continue;
         if (best == NULL || pp->sysmontick.schedwhen < best->sysmontick.schedwhen)
             best = pp;
     }
     int acted = 0;
-    if (best && preemptone(best)) {
+    if (best && sysmonpreempt(best, now)) {
         best->sysmontick.timerpreempt = now;
         acted = 1;
     } else if (woke) {
@@ -402,7 +442,6 @@ static void *sysmon(void *arg)
     (void)arg;
     int64_t delay = 0;
     int idle = 0;
-    uint64_t refused = 0;
     for (;;) {
         if (idle == 0)
             delay = SYSMON_MIN;
@@ -418,7 +457,7 @@ static void *sysmon(void *arg)
         __atomic_store_n(&sysmonst.until, now + sleep, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
         int64_t when = timerwatch();
-        if (when != 0 && when - now < sleep)
+        if (when > now && when - now < sleep)   /* overdue: timerpreempt's back-off */
             sleep = when - now < SYSMON_MIN ? SYSMON_MIN : when - now;
         if (__atomic_load_n(&sysmonst.timerswoke, __ATOMIC_RELAXED))
             sleep = SYSMON_MIN;
@@ -433,12 +472,11 @@ static void *sysmon(void *arg)
             idle = 0;
             continue;
         }
+        /* A refused signal is no reason to look again sooner (Go's rule):
+         * once it was, and a G blocked in libc (a plain read) got a signal
+         * every 20 us. sysmonpreempt repeats a request that did not take
+         * on a schedule of its own. */
         int n = retake(now) + timerpreempt(now);
-        uint64_t r = __atomic_load_n(&sched.npreemptrefused, __ATOMIC_RELAXED);
-        if (r != refused) {                  /* a G refused in libc: ask again soon */
-            refused = r;
-            n++;
-        }
         idle = n > 0 ? 0 : idle + 1;
     }
     return NULL;

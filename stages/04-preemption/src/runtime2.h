@@ -260,6 +260,9 @@ struct p {
         uint32_t syscalltick;
         int64_t  syscallwhen;
         int64_t  timerpreempt;  /* when sysmon last preempted it for a timer */
+        int64_t  askwhen;       /* when sysmon last asked its G to stop */
+        uint64_t askswitch;     /* nswitch then: unchanged, the request did not take */
+        int64_t  askgap;        /* how long until it may ask again while it does not */
     } sysmontick;
 };
 

@@ -357,13 +357,18 @@ static void rl_goroutine(void *arg)
         (void)chan_len(rl_ch);
         (void)chan_try_recv(rl_ch, NULL, NULL);
         (void)chan_try_send(rl_ch, &v);
-        PR_STEP();
+        for (int k = 0; k < 64; k++)        /* and about as long in its own code, */
+            PR_STEP();                       /* where a preemption may land */
     }
     sync_wg_done(&lc_wg);
 }
 
 /* Three such goroutines at GOMAXPROCS=1, preempted for a 1 ms sleeper's
- * timer and at every 1 ms slice. */
+ * timer and at every 1 ms slice. Without their own loop they were in the
+ * runtime 99% of the time, and stopped only by luck: one request in a
+ * hundred caught one in its own code. sysmon once asked again every 20 us
+ * after a refusal; it now backs off (preempt.c: sysmonpreempt), and the
+ * 300 sleeps took minutes. */
 static void rl_body(void)
 {
     rl_ch = chan_make(sizeof(int), 4);
@@ -384,6 +389,92 @@ Test(stress, preempted_beside_the_runtimes_own_libc_calls_never_deadlocks, .time
 {
     const char *env[] = { "GOMAXPROCS=1", "GODEBUG=preemptslice=1", NULL };
     pr_in_child(rl_body, env, 25);
+}
+
+/* ---- a goroutine blocked in libc: sysmon backs off ------------------------------- */
+
+/* A goroutine blocked in a plain read() (no runtime_entersyscall) keeps
+ * its P, overruns its slice, and sysmon asks it to stop; each signal lands
+ * in libc and is refused (SA_RESTART resumes the read). A refusal once
+ * reset sysmon to its 20 us tick, and retake asked at every tick: 3,000 to
+ * 4,000 refused signals in 0.5 s, a sixth of a CPU, and a nanosleep cut
+ * short at once; so did a due timer that the blocked G's P should run (a
+ * request every 250 us). Now sysmon backs off as Go's does, and a request
+ * that did not take is repeated ever later (preempt.c: sysmonpreempt):
+ * about 50 in 0.5 s. */
+static int bl_fd[2];
+static atomic_int bl_done;
+
+static void *bl_writer(void *arg)
+{
+    (void)arg;
+    usleep(500 * 1000);
+    if (write(bl_fd[1], "x", 1) != 1)
+        perror("bl_writer: write");
+    return NULL;
+}
+
+static void bl_reader(void *arg)
+{
+    char c;
+    ssize_t k;
+    do
+        k = read(bl_fd[0], &c, 1);
+    while (k < 0 && errno == EINTR);
+    atomic_store(&bl_done, 1);
+    h_send_int(arg, (int)k);
+}
+
+/* 1 ms sleeps: at GOMAXPROCS=1 its timers fall due while the reader
+ * blocks the only P, and sysmon's timer rule asks the reader to stop. */
+static void bl_sleeper(void *arg)
+{
+    while (!atomic_load(&bl_done))
+        time_sleep(H_MS(1));
+    sync_wg_done(arg);
+}
+
+static void bl_run(bool timers)
+{
+    REQUIRE(pipe(bl_fd) == 0, "pipe: %s", strerror(errno));
+    chan_t *done = h_chan_int(1);
+    sync_waitgroup wg = SYNC_WAITGROUP_INIT;
+    atomic_store(&bl_done, 0);
+    if (timers) {
+        sync_wg_add(&wg, 1);
+        go(bl_sleeper, &wg);
+        gosched();                           /* it sleeps before the reader blocks */
+    }
+    uint64_t refused0 = pr_metric("/gort/preemptions/refused:events");
+    pthread_t w;
+    REQUIRE(pthread_create(&w, NULL, bl_writer, NULL) == 0, "pthread_create failed");
+    go(bl_reader, done);
+    CHECK_EQ(h_recv_int(done), 1);           /* main parks: no timer, no runtime call */
+    pthread_join(w, NULL);
+    sync_wg_wait(&wg);
+    uint64_t refused = pr_metric("/gort/preemptions/refused:events") - refused0;
+#if !PR_COOP
+    CHECK_GT(refused, 0);                    /* it was asked, in libc */
+    CHECK(refused <= 250, "%" PRIu64 " refused signals in 0.5 s: sysmon did not back off",
+          refused);
+#else
+    (void)refused;
+#endif
+    chan_free(done);
+    close(bl_fd[0]);
+    close(bl_fd[1]);
+}
+
+static void bl_body(void) { bl_run(false); }
+static void bl_timers_body(void) { bl_run(true); }
+
+Test(blocked, goroutine_in_a_plain_read_is_not_signalled_every_tick, .timeout = H_TIMEOUT)
+{
+    const char *env1[] = { "GOMAXPROCS=1", "GODEBUG", NULL };
+    const char *env2[] = { "GOMAXPROCS=2", "GODEBUG", NULL };
+    pr_in_child(bl_body, env1, 20);
+    pr_in_child(bl_body, env2, 20);
+    pr_in_child(bl_timers_body, env1, 20);   /* and with a timer waiting for its P */
 }
 
 /* ---- stop the world while a goroutine spins ------------------------------------- */
