@@ -53,7 +53,10 @@
  *        runs, so a slow thread is not flooded.
  *     2. The handler (on the M's sigaltstack) clears signalpending and
  *        reads the interrupted RIP and RSP from the ucontext.
- *     3. It checks that the point is async-safe (asyncsafe): the M runs a
+ *     3. It checks that the point is async-safe: the interrupted code ran
+ *        under the M's own signal mask (sigmasknormal: not in a signal
+ *        handler of the program's, which blocks its signal and may have
+ *        interrupted libc or the runtime), and (asyncsafe) the M runs a
  *        G that is _Grunning and still asked to stop; the PC is in the
  *        executable's own code but outside the runtime's, which the
  *        Makefile links into its own section, gort_text (so not in the
@@ -533,6 +536,22 @@ static void pushcall(ucontext_t *uc, uintptr_t pc, uintptr_t sp)
 #endif
 }
 
+/* Whether the interrupted code ran under the signal mask this M runs
+ * goroutines with (m.sigmask, from minitsignals). Another mask means the
+ * program's own signal handler (its signal is blocked while it runs, and
+ * without SA_ONSTACK it runs on the goroutine's stack, in user code by
+ * address, above whatever it interrupted: libc with a lock held, the
+ * runtime), or user code that blocked signals on purpose. A preempted G
+ * may resume on another thread, whose mask it would not have. Only the
+ * first 64 signals: the kernel saves no more of the mask. */
+static bool sigmasknormal(const m *mp, const ucontext_t *uc)
+{
+    for (int s = 1; s <= 64; s++)
+        if (sigismember(&uc->uc_sigmask, s) != sigismember(&mp->sigmask, s))
+            return false;
+    return true;
+}
+
 static void sigurg(int sig, siginfo_t *info, void *ctx)
 {
     int saved = errno;
@@ -555,7 +574,7 @@ static void sigurg(int sig, siginfo_t *info, void *ctx)
 #else
         uintptr_t pc = (uintptr_t)uc->uc_mcontext.pc, sp = (uintptr_t)uc->uc_mcontext.sp;
 #endif
-        if (asyncsafe(mp, gp, pc, sp))
+        if (sigmasknormal(mp, uc) && asyncsafe(mp, gp, pc, sp))
             pushcall(uc, pc, sp);
         else
             __atomic_add_fetch(&sched.npreemptrefused, 1, __ATOMIC_RELAXED);

@@ -32,6 +32,7 @@
 #include "gort.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -195,6 +196,13 @@ struct m {
      * until the handler runs on this thread: one signal in flight per M
      * (Go's m.signalPending). */
     uint32_t  signalpending;
+
+    /* Stage 04 (preempt.c): the signal mask the thread runs goroutines
+     * with, read by minitsignals on the thread itself. The SIGURG handler
+     * (same thread) refuses to preempt code interrupted under any other
+     * mask: a signal handler of the program's, or code that blocked
+     * signals on purpose. */
+    sigset_t  sigmask;
 };
 
 /* ---- P ------------------------------------------------------------------- */

@@ -477,6 +477,86 @@ Test(blocked, goroutine_in_a_plain_read_is_not_signalled_every_tick, .timeout = 
     pr_in_child(bl_timers_body, env1, 20);   /* and with a timer waiting for its P */
 }
 
+/* ---- user code in a signal handler of the program's ---------------------------- */
+
+/* A goroutine raises SIGUSR1 at itself again and again; its handler,
+ * installed without SA_ONSTACK, runs on the goroutine's own stack and spins
+ * there in user code for a while. That is user code by address, but a
+ * handler may have interrupted anything (libc with a lock held, the
+ * runtime), and runs with its signal blocked: a preemption there would
+ * carry that mask to whatever this thread runs next. The handler must
+ * refuse (preempt.c: sigmasknormal). At GOMAXPROCS=1 a ticker goroutine
+ * runs only when the raiser is stopped: the ticks it counts while a
+ * handler runs are the preemptions inside it. */
+static atomic_long sh_ticks, sh_inside, sh_handled;
+
+static void sh_handler(int sig)
+{
+    (void)sig;
+    long t0 = atomic_load_explicit(&sh_ticks, memory_order_relaxed);
+    for (int i = 0; i < 1000000; i++)        /* about 1 ms of user code, no call */
+        PR_BUMP();
+    if (atomic_load_explicit(&sh_ticks, memory_order_relaxed) != t0)
+        atomic_fetch_add(&sh_inside, 1);
+    atomic_fetch_add(&sh_handled, 1);
+}
+
+static void sh_raiser(void *arg)
+{
+    while (!atomic_load_explicit(&pr_stop, memory_order_relaxed)) {
+        raise(SIGUSR1);
+        for (int i = 0; i < 100000; i++)     /* outside: stopping it here is fine */
+            PR_STEP();
+    }
+    sync_wg_done(arg);
+}
+
+static void sh_ticker(void *arg)
+{
+    while (!atomic_load_explicit(&pr_stop, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&sh_ticks, 1, memory_order_relaxed);
+        gosched();
+    }
+    sync_wg_done(arg);
+}
+
+static void sh_body(void)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = sh_handler;              /* no SA_ONSTACK: the goroutine's stack */
+    sigemptyset(&sa.sa_mask);
+    REQUIRE(sigaction(SIGUSR1, &sa, &old) == 0, "sigaction: %s", strerror(errno));
+    sync_waitgroup wg = SYNC_WAITGROUP_INIT;
+    atomic_store(&pr_stop, 0);
+    uint64_t refused0 = pr_metric("/gort/preemptions/refused:events");
+    uint64_t done0 = pr_metric(PR_METRIC);
+    sync_wg_add(&wg, 2);
+    go(sh_raiser, &wg);
+    go(sh_ticker, &wg);
+    int64_t soak = h_now() + H_MS(300), deadline = h_now() + H_SEC(10) * H_SLOW;
+    while (h_now() < soak || (h_now() < deadline && atomic_load(&sh_handled) < 100))
+        time_sleep(H_MS(10));
+    atomic_store(&pr_stop, 1);
+    sync_wg_wait(&wg);
+    sigaction(SIGUSR1, &old, NULL);
+    CHECK_GE(atomic_load(&sh_handled), 100);
+    CHECK(atomic_load(&sh_inside) == 0, "preempted inside the program's signal handler "
+          "%ld times in %ld", atomic_load(&sh_inside), atomic_load(&sh_handled));
+    CHECK_GT(pr_metric(PR_METRIC) - done0, 0);               /* stopped outside it */
+#if !PR_COOP
+    CHECK_GT(pr_metric("/gort/preemptions/refused:events") - refused0, 0);
+#else
+    (void)refused0;
+#endif
+}
+
+Test(signal, user_signal_handler_is_never_preempted, .timeout = H_TIMEOUT)
+{
+    const char *env[] = { "GOMAXPROCS=1", "GODEBUG=preemptslice=1", NULL };
+    pr_in_child(sh_body, env, 25);
+}
+
 /* ---- stop the world while a goroutine spins ------------------------------------- */
 
 static void stw_body(void)
