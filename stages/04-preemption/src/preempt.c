@@ -77,9 +77,11 @@
  *        general register and, with XSAVE, the whole x87/SSE/AVX/AVX-512
  *        state (FXSAVE where XSAVE is missing), clears DF and aligns the
  *        stack for C, then calls gort_asyncPreempt2.
- *     6. gort_asyncPreempt2 counts the preemption and calls gopreempt
- *        (proc.c): the G goes to the global queue as with gosched, and
- *        this M runs the due timers and then whatever is next.
+ *     6. gort_asyncPreempt2 checks the interrupted PC once more (user
+ *        code, or gort_throw: a wrong verdict in step 3 would otherwise
+ *        show only as a rare deadlock), counts the preemption and calls
+ *        gopreempt (proc.c): the G goes to the global queue as with
+ *        gosched, and this M runs the due timers and then whatever is next.
  *     7. When the G runs again, on any M, gopreempt returns; the trampoline
  *        restores everything and `ret $128` pops the interrupted RIP and
  *        steps back over the red zone.
@@ -114,7 +116,8 @@
  *   - sysmon holds no P and no M; it takes sched.lock for each pass of
  *     retake and reads p->m and m->curg only under it.
  *   - A G runs gort_asyncPreempt only from the handler's step 4, and only
- *     in user code: never twice nested (the trampoline is in gort_text).
+ *     in user code (gort_asyncPreempt2 checks): never twice nested (the
+ *     trampoline is in gort_text), never in a signal handler.
  *   - npreemptasync + npreemptcoop == /sched/preemptions:events.
  */
 #define _GNU_SOURCE
@@ -148,7 +151,7 @@
 extern const char __start_gort_text[], __stop_gort_text[];
 
 void gort_asyncPreempt(void);               /* preempt_amd64.S */
-void gort_asyncPreempt2(void);
+void gort_asyncPreempt2(uintptr_t pc);
 
 /* ---- which build may preempt asynchronously --------------------------- */
 
@@ -182,6 +185,17 @@ static int findtext(struct dl_phdr_info *info, size_t size, void *arg)
         }
     }
     return 1;                                /* the first object is the program */
+}
+
+/* Whether pc is user code: the program's own text, outside the runtime's. */
+static bool userpc(uintptr_t pc)
+{
+    if (pc >= (uintptr_t)__start_gort_text && pc < (uintptr_t)__stop_gort_text)
+        return false;
+    for (int i = 0; i < ntext; i++)
+        if (pc >= text[i].lo && pc < text[i].hi)
+            return true;
+    return false;
 }
 
 /* Read by preempt_amd64.S: the XSAVE component mask (0: use FXSAVE) and the
@@ -582,9 +596,19 @@ static void sigurg(int sig, siginfo_t *info, void *ctx)
     errno = saved;
 }
 
-/* Steps 6-7, called by the trampoline on the G's stack. */
-void gort_asyncPreempt2(void)
+/* Steps 6-7, called by the trampoline on the G's stack with the
+ * interrupted PC. First the handler's verdict is checked once more: a G
+ * stopped in libc or in the runtime breaks only when a lock it holds is
+ * wanted again on its thread, now and then; a broken asyncsafe should
+ * fail at the first such preemption instead. */
+void gort_asyncPreempt2(uintptr_t pc)
 {
+    if (!userpc(pc)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "asyncPreempt: goroutine stopped at %#lx, outside "
+                 "the program's own code (libc, the runtime)", (unsigned long)pc);
+        gort_throw(msg);
+    }
     __atomic_add_fetch(&sched.npreemptasync, 1, __ATOMIC_RELAXED);
     gopreempt();
 }

@@ -391,6 +391,65 @@ Test(stress, preempted_beside_the_runtimes_own_libc_calls_never_deadlocks, .time
     pr_in_child(rl_body, env, 25);
 }
 
+/* A goroutine that lives in libc: memset and memcmp over 4 MiB buffers,
+ * so its PC is in libc nearly all the time and in its own loop for a few
+ * instructions per millisecond. With a 1 ms slice sysmon asks it to stop
+ * again and again: nearly every signal must be refused, and none may stop
+ * it inside libc. memset and memcmp hold no lock, so a preemption there
+ * would go unnoticed by the goroutine itself: the trampoline checks the
+ * interrupted PC again (preempt.c: gort_asyncPreempt2) and throws. The
+ * planted bug handler-preempts-in-libc dies here on every run, where the
+ * printf/malloc stress above deadlocks only when a preempted goroutine's
+ * lock is wanted again on the same thread. */
+static size_t ls_size = 4 << 20;
+
+static void ls_goroutine(void *arg)
+{
+    (void)arg;
+    size_t n = __atomic_load_n(&ls_size, __ATOMIC_RELAXED);   /* no inlined memset */
+    unsigned char *a = malloc(n), *b = malloc(n);
+    long bad = 0;
+    if (a != NULL && b != NULL) {
+        for (int x = 0; !atomic_load_explicit(&pr_stop, memory_order_relaxed); x++) {
+            memset(a, x, n);
+            memset(b, x, n);
+            if (memcmp(a, b, n) != 0)
+                bad++;
+        }
+    }
+    CHECK(a != NULL && b != NULL, "malloc(%zu) failed", n);
+    CHECK_EQ(bad, 0);
+    free(a);
+    free(b);
+    sync_wg_done(&lc_wg);
+}
+
+static void ls_body(void)
+{
+    atomic_store(&pr_stop, 0);
+    uint64_t refused0 = pr_metric("/gort/preemptions/refused:events");
+    sync_wg_add(&lc_wg, 2);
+    for (int i = 0; i < 2; i++)
+        go(ls_goroutine, NULL);
+    /* 300 ms, and until 20 requests were refused (sysmon asks every 1 ms). */
+    int64_t soak = h_now() + H_MS(300), deadline = h_now() + H_SEC(10) * H_SLOW;
+    while (h_now() < soak || (!PR_COOP && h_now() < deadline &&
+                              pr_metric("/gort/preemptions/refused:events") - refused0 < 20))
+        time_sleep(H_MS(10));
+    atomic_store(&pr_stop, 1);
+    sync_wg_wait(&lc_wg);
+#if !PR_COOP
+    CHECK_GE(pr_metric("/gort/preemptions/refused:events") - refused0, 20);
+#endif
+}
+
+Test(stress, spinning_inside_libc_is_never_preempted_there, .timeout = H_TIMEOUT)
+{
+    /* Main sleeps on the third P: its timers never need a spinner stopped. */
+    const char *env[] = { "GOMAXPROCS=3", "GODEBUG=preemptslice=1", NULL };
+    pr_in_child(ls_body, env, 25);
+}
+
 /* ---- a goroutine blocked in libc: sysmon backs off ------------------------------- */
 
 /* A goroutine blocked in a plain read() (no runtime_entersyscall) keeps
