@@ -172,12 +172,15 @@ static bool asyncpreempt;                   /* signals are sent (set at preempti
 #define MAXTEXT 8
 static struct { uintptr_t lo, hi; } text[MAXTEXT];   /* executable segments of the program */
 static int ntext;
+static bool dynamic;                        /* the program has PT_INTERP: ld.so loads libc */
 
 static int findtext(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size; (void)arg;
     for (int i = 0; i < info->dlpi_phnum && ntext < MAXTEXT; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_INTERP)
+            dynamic = true;
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
             text[ntext].lo = info->dlpi_addr + ph->p_vaddr;
             text[ntext].hi = text[ntext].lo + ph->p_memsz;
@@ -196,6 +199,29 @@ static bool userpc(uintptr_t pc)
         if (pc >= text[i].lo && pc < text[i].hi)
             return true;
     return false;
+}
+
+/* Statically linked, libc's code lies in the program's text: "user code"
+ * by address, so the handler would preempt inside malloc or fprintf with
+ * their locks held (heap corruption, deadlocks), and inside the libc calls
+ * the runtime makes under sched.lock (gopreempt then takes it again).
+ * Two signs, either enough: no PT_INTERP header (nothing loaded libc), or
+ * qsort, libc's own code, calling back from an address in the program's
+ * text (a test that holds however the program was linked). */
+static uintptr_t qsortcaller;
+
+static int probecmp(const void *a, const void *b)
+{
+    qsortcaller = (uintptr_t)__builtin_return_address(0);
+    return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+static bool libcinprogram(void)
+{
+    int v[3] = { 3, 1, 2 };
+    qsortcaller = 0;
+    qsort(v, 3, sizeof v[0], probecmp);
+    return !dynamic || (qsortcaller != 0 && userpc(qsortcaller));
 }
 
 /* Read by preempt_amd64.S: the XSAVE component mask (0: use FXSAVE) and the
@@ -649,9 +675,18 @@ void __cyg_profile_func_exit(void *fn, void *site)
 
 void preemptinit(void)
 {
-    asyncpreempt = asyncoff_why == NULL && !debug.asyncpreemptoff;
+    static bool warned;
     ntext = 0;
+    dynamic = false;
     dl_iterate_phdr(findtext, NULL);
+    bool staticlibc = asyncoff_why == NULL && libcinprogram();
+    asyncpreempt = asyncoff_why == NULL && !staticlibc && !debug.asyncpreemptoff;
+    if (staticlibc && !debug.asyncpreemptoff && !warned) {
+        warned = true;
+        fprintf(stderr, "gort: the program is statically linked (libc's code lies in its "
+                "own text): asynchronous preemption is off; goroutines are preempted only "
+                "at calls into the runtime\n");
+    }
     xsaveinit();
     if (asyncoff_why == NULL) {
         struct sigaction sa;

@@ -616,6 +616,59 @@ Test(signal, user_signal_handler_is_never_preempted, .timeout = H_TIMEOUT)
     pr_in_child(sh_body, env, 25);
 }
 
+/* ---- a statically linked program --------------------------------------------------- */
+
+#if !H_SANITIZED
+/* BUILD/tests/static_malloc (tests/static_malloc.c, linked -static by the
+ * Makefile): six goroutines churning malloc, snprintf and free for 1 s at
+ * GOMAXPROCS=2. With libc in the program's text the handler took malloc
+ * for user code and preempted there: double frees and segfaults in 2-3
+ * runs of 5, and async preemptions in every run. The runtime must see it
+ * at start, warn, and preempt only at calls into the runtime. The
+ * sanitizer builds cannot link statically and have no such program. */
+static char st_path[600];
+
+static int st_exec(void)
+{
+    execl(st_path, st_path, (char *)NULL);
+    printf("execl %s: %s\n", st_path, strerror(errno));
+    return 127;
+}
+
+Test(static, statically_linked_program_turns_async_preemption_off, .timeout = H_TIMEOUT)
+{
+    char exe[512];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    cr_assert(k > 0, "readlink /proc/self/exe: %s", strerror(errno));
+    exe[k] = 0;
+    char *slash = strrchr(exe, '/');
+    *slash = 0;
+    snprintf(st_path, sizeof st_path, "%s/static_malloc", exe);
+    if (access(st_path, X_OK) != 0)
+        cr_skip_test("%s was not built: this system cannot link a program statically "
+                     "(Debian: libc6-dev ships libc.a)", st_path);
+
+    const char *env[] = { "GOMAXPROCS=2", NULL };
+    h_child r;
+    char how[128];
+    h_child_run(&r, st_exec, env, 20);
+    cr_assert(h_exited_with(&r, 0), "%s %s; stdout:\n%s\nstderr:\n%s", st_path,
+              h_child_how(&r, how, sizeof how), r.out, r.err);
+    unsigned long long async = 1, coop = 0;
+    cr_assert(sscanf(r.out, "async=%llu cooperative=%llu", &async, &coop) == 2,
+              "unexpected output:\n%s", r.out);
+    cr_assert(async == 0, "%llu asynchronous preemptions in a static program; stderr:\n%s",
+              async, r.err);
+    cr_assert(coop > 0, "no cooperative preemption:\n%s", r.out);
+#if !PR_COOP
+    cr_assert(strstr(r.err, "gort: the program is statically linked") != NULL &&
+              strstr(r.err, "asynchronous preemption is off") != NULL,
+              "no warning on stderr:\n%s", r.err);
+#endif
+    h_child_free(&r);
+}
+#endif
+
 /* ---- stop the world while a goroutine spins ------------------------------------- */
 
 static void stw_body(void)
