@@ -90,10 +90,13 @@
  * code may resume on another thread. Code that caches a thread-local
  * address (errno's, a __thread variable's) or holds a lock that blocks its
  * thread (a pthread mutex, flockfile) across a loop with no calls can
- * break; Go's own code has neither. A SIGURG also cuts short a sleep or a
- * read the goroutine makes without runtime_entersyscall (EINTR; SA_RESTART
- * restarts the rest), as in Go since 1.14. GODEBUG=asyncpreemptoff=1 turns
- * the signals off.
+ * break; Go's own code has neither. Nor can it know that user code runs
+ * as a callback from libc with a libc lock held (dl_iterate_phdr's): such
+ * code must run with SIGURG blocked (HACKING.md, Preemption). A SIGURG
+ * also cuts short a sleep or a read the goroutine makes without
+ * runtime_entersyscall (EINTR; SA_RESTART restarts the rest), as in Go
+ * since 1.14; while it stays blocked, sysmon asks ever more rarely, up to
+ * once per 10 ms. GODEBUG=asyncpreemptoff=1 turns the signals off.
  *
  * Rejected:
  *   - A timer signal per thread (setitimer, timer_create): every thread
@@ -110,7 +113,10 @@
  * from TSan's own code, with a copy of the context (editing it changes
  * nothing, and writing below the copied RSP would corrupt a live stack),
  * so a TSan build preempts cooperatively only, as PREEMPT=coop does. The
- * arm64 port has no trampoline yet: its handler refuses every signal.
+ * arm64 port has no trampoline yet: it sends no signals. Nor does a
+ * statically linked program, whose text holds libc's code (preemptinit
+ * checks, and says so on stderr). Under valgrind the handler tells
+ * memcheck about the slot it writes below the G's RSP (pushcall).
  *
  * Invariants:
  *   - sysmon holds no P and no M; it takes sched.lock for each pass of
