@@ -121,7 +121,9 @@ void uninitsig(void)
     sigaction(SIGBUS, &oldbus, NULL);
 }
 
-/* Per-M: the alternate stack the handler runs on. */
+/* Per-M: the alternate stack the handler runs on, and (stage 04) the
+ * signal mask the thread starts running goroutines with, which the SIGURG
+ * handler compares with the interrupted code's (preempt.c: sigmasknormal). */
 void minitsignals(m *mp)
 {
     mp->altstack = malloc(ALTSTACK_SIZE);
@@ -129,6 +131,7 @@ void minitsignals(m *mp)
         gort_throw("out of memory allocating signal stack");
     stack_t ss = { .ss_sp = mp->altstack, .ss_size = ALTSTACK_SIZE, .ss_flags = 0 };
     sigaltstack(&ss, NULL);
+    pthread_sigmask(SIG_SETMASK, NULL, &mp->sigmask);
 }
 
 void unminitsignals(m *mp)

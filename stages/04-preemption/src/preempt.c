@@ -20,9 +20,10 @@
  *   retake   at every sysmon tick, for each P: one that has run the same G
  *            (the same schedtick) for a whole time slice (10 ms, Go's
  *            forcePreemptNS; GODEBUG=preemptslice=MS) has that G asked to
- *            stop (preemptone); one left in _Psyscall for a whole sysmon
- *            tick (20 us or more) with work queued, or with no idle P, or
- *            for 10 ms, is taken from its M and handed off (proc.c:
+ *            stop (preemptone; a request that did not take is repeated
+ *            ever later: sysmonpreempt); one left in _Psyscall for a whole
+ *            sysmon tick (20 us or more) with work queued, or with no idle
+ *            P, or for 10 ms, is taken from its M and handed off (proc.c:
  *            retakep). A short call keeps its P: that is the lazy hand-off.
  *   timers   gort's own addition, for latency: when a timer is due and
  *            every P is busy, nobody would run it before some G yields, up
@@ -52,7 +53,10 @@
  *        runs, so a slow thread is not flooded.
  *     2. The handler (on the M's sigaltstack) clears signalpending and
  *        reads the interrupted RIP and RSP from the ucontext.
- *     3. It checks that the point is async-safe (asyncsafe): the M runs a
+ *     3. It checks that the point is async-safe: the interrupted code ran
+ *        under the M's own signal mask (sigmasknormal: not in a signal
+ *        handler of the program's, which blocks its signal and may have
+ *        interrupted libc or the runtime), and (asyncsafe) the M runs a
  *        G that is _Grunning and still asked to stop; the PC is in the
  *        executable's own code but outside the runtime's, which the
  *        Makefile links into its own section, gort_text (so not in the
@@ -62,8 +66,9 @@
  *        built with -fno-plt, so that its libc calls never stop in a PLT
  *        stub, which is in the program's text); RSP lies in the
  *        G's stack with room for the trampoline's frame and the XSAVE area.
- *        Otherwise it counts a refusal and returns: sysmon asks again at
- *        its next tick, while the G is still running the same slice.
+ *        Otherwise it counts a refusal and returns: sysmon asks again
+ *        while the G still runs, 250 us later, then twice as long each
+ *        time up to its longest tick (sysmonpreempt).
  *     4. It makes the thread resume in gort_asyncPreempt as if the
  *        interrupted code had called it, below the 128-byte red zone that
  *        the System V ABI lets leaf code use under RSP: it writes RIP at
@@ -72,9 +77,11 @@
  *        general register and, with XSAVE, the whole x87/SSE/AVX/AVX-512
  *        state (FXSAVE where XSAVE is missing), clears DF and aligns the
  *        stack for C, then calls gort_asyncPreempt2.
- *     6. gort_asyncPreempt2 counts the preemption and calls gopreempt
- *        (proc.c): the G goes to the global queue as with gosched, and
- *        this M runs the due timers and then whatever is next.
+ *     6. gort_asyncPreempt2 checks the interrupted PC once more (user
+ *        code, or gort_throw: a wrong verdict in step 3 would otherwise
+ *        show only as a rare deadlock), counts the preemption and calls
+ *        gopreempt (proc.c): the G goes to the global queue as with
+ *        gosched, and this M runs the due timers and then whatever is next.
  *     7. When the G runs again, on any M, gopreempt returns; the trampoline
  *        restores everything and `ret $128` pops the interrupted RIP and
  *        steps back over the red zone.
@@ -83,10 +90,13 @@
  * code may resume on another thread. Code that caches a thread-local
  * address (errno's, a __thread variable's) or holds a lock that blocks its
  * thread (a pthread mutex, flockfile) across a loop with no calls can
- * break; Go's own code has neither. A SIGURG also cuts short a sleep or a
- * read the goroutine makes without runtime_entersyscall (EINTR; SA_RESTART
- * restarts the rest), as in Go since 1.14. GODEBUG=asyncpreemptoff=1 turns
- * the signals off.
+ * break; Go's own code has neither. Nor can it know that user code runs
+ * as a callback from libc with a libc lock held (dl_iterate_phdr's): such
+ * code must run with SIGURG blocked (HACKING.md, Preemption). A SIGURG
+ * also cuts short a sleep or a read the goroutine makes without
+ * runtime_entersyscall (EINTR; SA_RESTART restarts the rest), as in Go
+ * since 1.14; while it stays blocked, sysmon asks ever more rarely, up to
+ * once per 10 ms. GODEBUG=asyncpreemptoff=1 turns the signals off.
  *
  * Rejected:
  *   - A timer signal per thread (setitimer, timer_create): every thread
@@ -103,13 +113,17 @@
  * from TSan's own code, with a copy of the context (editing it changes
  * nothing, and writing below the copied RSP would corrupt a live stack),
  * so a TSan build preempts cooperatively only, as PREEMPT=coop does. The
- * arm64 port has no trampoline yet: its handler refuses every signal.
+ * arm64 port has no trampoline yet: it sends no signals. Nor does a
+ * statically linked program, whose text holds libc's code (preemptinit
+ * checks, and says so on stderr). Under valgrind the handler tells
+ * memcheck about the slot it writes below the G's RSP (pushcall).
  *
  * Invariants:
  *   - sysmon holds no P and no M; it takes sched.lock for each pass of
  *     retake and reads p->m and m->curg only under it.
  *   - A G runs gort_asyncPreempt only from the handler's step 4, and only
- *     in user code: never twice nested (the trampoline is in gort_text).
+ *     in user code (gort_asyncPreempt2 checks): never twice nested (the
+ *     trampoline is in gort_text), never in a signal handler.
  *   - npreemptasync + npreemptcoop == /sched/preemptions:events.
  */
 #define _GNU_SOURCE
@@ -125,18 +139,25 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 #endif
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define HAVE_VALGRIND 1
+#endif
+#endif
 
 #define SYSMON_MIN    (20 * 1000LL)         /* 20 us: Go's first delay */
 #define SYSMON_MAX    (10 * 1000 * 1000LL)  /* 10 ms: Go's longest */
 #define SYSCALL_MAX   (10 * 1000 * 1000LL)  /* retake an idle-worthy syscall P after 10 ms */
 #define TIMERGAP      (250 * 1000LL)        /* at most one timer preemption per P per 250 us */
+#define ASKGAP        (250 * 1000LL)        /* first wait after a request that did not take */
 
 /* Runtime code lies between these (the Makefile renames every runtime
  * object's .text to gort_text; ld defines the two symbols). */
 extern const char __start_gort_text[], __stop_gort_text[];
 
 void gort_asyncPreempt(void);               /* preempt_amd64.S */
-void gort_asyncPreempt2(void);
+void gort_asyncPreempt2(uintptr_t pc);
 
 /* ---- which build may preempt asynchronously --------------------------- */
 
@@ -144,6 +165,8 @@ void gort_asyncPreempt2(void);
 static const char *const asyncoff_why = "TSan delivers signals late (README: TSan)";
 #elif defined(GORT_PREEMPT_COOP)
 static const char *const asyncoff_why = "built with PREEMPT=coop";
+#elif !defined(__x86_64__)
+static const char *const asyncoff_why = "no trampoline for this architecture yet (arm64)";
 #else
 static const char *const asyncoff_why = NULL;
 #endif
@@ -155,12 +178,15 @@ static bool asyncpreempt;                   /* signals are sent (set at preempti
 #define MAXTEXT 8
 static struct { uintptr_t lo, hi; } text[MAXTEXT];   /* executable segments of the program */
 static int ntext;
+static bool dynamic;                        /* the program has PT_INTERP: ld.so loads libc */
 
 static int findtext(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size; (void)arg;
     for (int i = 0; i < info->dlpi_phnum && ntext < MAXTEXT; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_INTERP)
+            dynamic = true;
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
             text[ntext].lo = info->dlpi_addr + ph->p_vaddr;
             text[ntext].hi = text[ntext].lo + ph->p_memsz;
@@ -168,6 +194,40 @@ static int findtext(struct dl_phdr_info *info, size_t size, void *arg)
         }
     }
     return 1;                                /* the first object is the program */
+}
+
+/* Whether pc is user code: the program's own text, outside the runtime's. */
+static bool userpc(uintptr_t pc)
+{
+    if (pc >= (uintptr_t)__start_gort_text && pc < (uintptr_t)__stop_gort_text)
+        return false;
+    for (int i = 0; i < ntext; i++)
+        if (pc >= text[i].lo && pc < text[i].hi)
+            return true;
+    return false;
+}
+
+/* Statically linked, libc's code lies in the program's text: "user code"
+ * by address, so the handler would preempt inside malloc or fprintf with
+ * their locks held (heap corruption, deadlocks), and inside the libc calls
+ * the runtime makes under sched.lock (gopreempt then takes it again).
+ * Two signs, either enough: no PT_INTERP header (nothing loaded libc), or
+ * qsort, libc's own code, calling back from an address in the program's
+ * text (a test that holds however the program was linked). */
+static uintptr_t qsortcaller;
+
+static int probecmp(const void *a, const void *b)
+{
+    qsortcaller = (uintptr_t)__builtin_return_address(0);
+    return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+static bool libcinprogram(void)
+{
+    int v[3] = { 3, 1, 2 };
+    qsortcaller = 0;
+    qsort(v, 3, sizeof v[0], probecmp);
+    return !dynamic || (qsortcaller != 0 && userpc(qsortcaller));
 }
 
 /* Read by preempt_amd64.S: the XSAVE component mask (0: use FXSAVE) and the
@@ -225,6 +285,12 @@ static int64_t slicens(void)
     return (int64_t)debug.preemptslice * 1000000;
 }
 
+/* sysmon's longest sleep: 10 ms, and never more than one time slice. */
+static int64_t sysmonmax(void)
+{
+    return slicens() < SYSMON_MAX ? slicens() : SYSMON_MAX;
+}
+
 /* Asks the G running on pp to stop: the flag, and a signal unless async
  * preemption is off (Go's preemptone). Under sched.lock. */
 static bool preemptone(p *pp)
@@ -240,6 +306,35 @@ static bool preemptone(p *pp)
         if (pthread_kill(mp->thread, SIGURG) != 0)
             __atomic_store_n(&mp->signalpending, 0, __ATOMIC_RELAXED);
     }
+    return true;
+}
+
+/* sysmon's requests (retake's overrun, a due timer) to the G on pp, Go's
+ * preemptone with a back-off: a request that did not take (no switch on
+ * the P since the last one: the G ignored its signal, being in libc,
+ * blocked in a plain read(), or in a signal handler of its own) is made
+ * again only after ASKGAP, then twice as long each time, up to sysmon's
+ * longest tick. Go asks at every tick, but its ticks have backed off to
+ * 10 ms by then; gort's stay at 20 us while a timer waits for a P, and a
+ * G blocked in a plain read() was signalled 4,000 times a second.
+ * Under sched.lock. */
+static bool backedoff(p *pp, int64_t now)
+{
+    return __atomic_load_n(&pp->nswitch, __ATOMIC_RELAXED) == pp->sysmontick.askswitch &&
+           now - pp->sysmontick.askwhen < pp->sysmontick.askgap;
+}
+
+static bool sysmonpreempt(p *pp, int64_t now)
+{
+    if (backedoff(pp, now) || !preemptone(pp))
+        return false;
+    uint64_t sw = __atomic_load_n(&pp->nswitch, __ATOMIC_RELAXED);
+    int64_t gap = ASKGAP, max = sysmonmax();
+    if (pp->sysmontick.askwhen != 0 && sw == pp->sysmontick.askswitch)
+        gap = pp->sysmontick.askgap * 2 < max ? pp->sysmontick.askgap * 2 : max;
+    pp->sysmontick.askwhen = now;
+    pp->sysmontick.askswitch = sw;
+    pp->sysmontick.askgap = gap;
     return true;
 }
 
@@ -275,7 +370,7 @@ static int retake(int64_t now)
                 pp->sysmontick.schedwhen = now;
             } else if (pp->sysmontick.schedwhen + slicens() <= now) {
                 if (s == _Prunning)
-                    preemptone(pp);
+                    sysmonpreempt(pp, now);
                 overran = true;
             }
         }
@@ -375,13 +470,13 @@ static int timerpreempt(int64_t now)
         if (__atomic_load_n(&pp->status, __ATOMIC_RELAXED) != _Prunning || pp->m == NULL ||
             __atomic_load_n(&pp->m->curg, __ATOMIC_RELAXED) == NULL)
             continue;                        /* an M in schedule() runs the timers itself */
-        if (now - pp->sysmontick.timerpreempt < TIMERGAP)
+        if (now - pp->sysmontick.timerpreempt < TIMERGAP || backedoff(pp, now))
             continue;
         if (best == NULL || pp->sysmontick.schedwhen < best->sysmontick.schedwhen)
             best = pp;
     }
     int acted = 0;
-    if (best && preemptone(best)) {
+    if (best && sysmonpreempt(best, now)) {
         best->sysmontick.timerpreempt = now;
         acted = 1;
     } else if (woke) {
@@ -396,7 +491,6 @@ static void *sysmon(void *arg)
     (void)arg;
     int64_t delay = 0;
     int idle = 0;
-    uint64_t refused = 0;
     for (;;) {
         if (idle == 0)
             delay = SYSMON_MIN;
@@ -412,7 +506,7 @@ static void *sysmon(void *arg)
         __atomic_store_n(&sysmonst.until, now + sleep, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
         int64_t when = timerwatch();
-        if (when != 0 && when - now < sleep)
+        if (when > now && when - now < sleep)   /* overdue: timerpreempt's back-off */
             sleep = when - now < SYSMON_MIN ? SYSMON_MIN : when - now;
         if (__atomic_load_n(&sysmonst.timerswoke, __ATOMIC_RELAXED))
             sleep = SYSMON_MIN;
@@ -427,12 +521,11 @@ static void *sysmon(void *arg)
             idle = 0;
             continue;
         }
+        /* A refused signal is no reason to look again sooner (Go's rule):
+         * once it was, and a G blocked in libc (a plain read) got a signal
+         * every 20 us. sysmonpreempt repeats a request that did not take
+         * on a schedule of its own. */
         int n = retake(now) + timerpreempt(now);
-        uint64_t r = __atomic_load_n(&sched.npreemptrefused, __ATOMIC_RELAXED);
-        if (r != refused) {                  /* a G refused in libc: ask again soon */
-            refused = r;
-            n++;
-        }
         idle = n > 0 ? 0 : idle + 1;
     }
     return NULL;
@@ -468,18 +561,41 @@ static bool asyncsafe(m *mp, g *gp, uintptr_t pc, uintptr_t sp)
 }
 
 /* Step 4: the handler's store below the G's RSP is not a C object that
- * ASan could know about. */
+ * ASan could know about. Valgrind's memcheck keeps only the 128 bytes
+ * below RSP addressable, and moves that window when RSP moves, but not
+ * when sigreturn sets RSP: the slot and the 128 bytes below it would stay
+ * "no access", and the trampoline's first 16 pushes and its `ret` would
+ * be reported as invalid. So the handler tells it, as a call would have. */
 __attribute__((no_sanitize_address))
 static void pushcall(ucontext_t *uc, uintptr_t pc, uintptr_t sp)
 {
 #if defined(__x86_64__)
     sp -= 128 + 8;                           /* step over the red zone */
+#ifdef HAVE_VALGRIND
+    VALGRIND_MAKE_MEM_UNDEFINED((void *)(sp - 128), 128 + 8);
+#endif
     *(uintptr_t *)sp = pc;                   /* the trampoline's return address */
     uc->uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
     uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)gort_asyncPreempt;
 #else
     (void)uc; (void)pc; (void)sp;
 #endif
+}
+
+/* Whether the interrupted code ran under the signal mask this M runs
+ * goroutines with (m.sigmask, from minitsignals). Another mask means the
+ * program's own signal handler (its signal is blocked while it runs, and
+ * without SA_ONSTACK it runs on the goroutine's stack, in user code by
+ * address, above whatever it interrupted: libc with a lock held, the
+ * runtime), or user code that blocked signals on purpose. A preempted G
+ * may resume on another thread, whose mask it would not have. Only the
+ * first 64 signals: the kernel saves no more of the mask. */
+static bool sigmasknormal(const m *mp, const ucontext_t *uc)
+{
+    for (int s = 1; s <= 64; s++)
+        if (sigismember(&uc->uc_sigmask, s) != sigismember(&mp->sigmask, s))
+            return false;
+    return true;
 }
 
 static void sigurg(int sig, siginfo_t *info, void *ctx)
@@ -504,7 +620,7 @@ static void sigurg(int sig, siginfo_t *info, void *ctx)
 #else
         uintptr_t pc = (uintptr_t)uc->uc_mcontext.pc, sp = (uintptr_t)uc->uc_mcontext.sp;
 #endif
-        if (asyncsafe(mp, gp, pc, sp))
+        if (sigmasknormal(mp, uc) && asyncsafe(mp, gp, pc, sp))
             pushcall(uc, pc, sp);
         else
             __atomic_add_fetch(&sched.npreemptrefused, 1, __ATOMIC_RELAXED);
@@ -512,9 +628,19 @@ static void sigurg(int sig, siginfo_t *info, void *ctx)
     errno = saved;
 }
 
-/* Steps 6-7, called by the trampoline on the G's stack. */
-void gort_asyncPreempt2(void)
+/* Steps 6-7, called by the trampoline on the G's stack with the
+ * interrupted PC. First the handler's verdict is checked once more: a G
+ * stopped in libc or in the runtime breaks only when a lock it holds is
+ * wanted again on its thread, now and then; a broken asyncsafe should
+ * fail at the first such preemption instead. */
+void gort_asyncPreempt2(uintptr_t pc)
 {
+    if (!userpc(pc)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "asyncPreempt: goroutine stopped at %#lx, outside "
+                 "the program's own code (libc, the runtime)", (unsigned long)pc);
+        gort_throw(msg);
+    }
     __atomic_add_fetch(&sched.npreemptasync, 1, __ATOMIC_RELAXED);
     gopreempt();
 }
@@ -555,9 +681,18 @@ void __cyg_profile_func_exit(void *fn, void *site)
 
 void preemptinit(void)
 {
-    asyncpreempt = asyncoff_why == NULL && !debug.asyncpreemptoff;
+    static bool warned;
     ntext = 0;
+    dynamic = false;
     dl_iterate_phdr(findtext, NULL);
+    bool staticlibc = asyncoff_why == NULL && libcinprogram();
+    asyncpreempt = asyncoff_why == NULL && !staticlibc && !debug.asyncpreemptoff;
+    if (staticlibc && !debug.asyncpreemptoff && !warned) {
+        warned = true;
+        fprintf(stderr, "gort: the program is statically linked (libc's code lies in its "
+                "own text): asynchronous preemption is off; goroutines are preempted only "
+                "at calls into the runtime\n");
+    }
     xsaveinit();
     if (asyncoff_why == NULL) {
         struct sigaction sa;

@@ -37,6 +37,9 @@
  *     RBP + 0    RBP                        RBP - 8   RAX ... RBP - 112  R15
  *     below:     padding to 64 bytes, then the XSAVE area, 64-byte aligned
  *
+ * gort_asyncPreempt2 gets the interrupted RIP (RBP + 16) as its argument,
+ * to check that the handler stopped user code and nothing else.
+ *
  * The call to gort_asyncPreempt2 may return on another thread: everything
  * here lives on the goroutine's stack, so that is fine. `ret $128` pops the
  * interrupted RIP and then adds 128 to RSP: the interrupted RSP, exactly.
@@ -95,6 +98,7 @@ gort_asyncPreempt:
 	jmp	2f
 1:	fxsave64 (%rsp)
 2:	fninit				/* the C ABI wants an empty x87 stack at a call */
+	movq	16(%rbp), %rdi		/* the interrupted RIP, which it checks */
 	call	gort_asyncPreempt2	/* preempt.c: yields; returns when resumed */
 
 	movq	gort_xsave_mask(%rip), %rax

@@ -32,6 +32,7 @@
 #include "gort.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -197,6 +198,13 @@ struct m {
      * until the handler runs on this thread: one signal in flight per M
      * (Go's m.signalPending). */
     uint32_t  signalpending;
+
+    /* Stage 04 (preempt.c): the signal mask the thread runs goroutines
+     * with, read by minitsignals on the thread itself. The SIGURG handler
+     * (same thread) refuses to preempt code interrupted under any other
+     * mask: a signal handler of the program's, or code that blocked
+     * signals on purpose. */
+    sigset_t  sigmask;
 };
 
 /* ---- P ------------------------------------------------------------------- */
@@ -265,6 +273,9 @@ struct p {
         uint32_t syscalltick;
         int64_t  syscallwhen;
         int64_t  timerpreempt;  /* when sysmon last preempted it for a timer */
+        int64_t  askwhen;       /* when sysmon last asked its G to stop */
+        uint64_t askswitch;     /* nswitch then: unchanged, the request did not take */
+        int64_t  askgap;        /* how long until it may ask again while it does not */
     } sysmontick;
 };
 

@@ -357,13 +357,18 @@ static void rl_goroutine(void *arg)
         (void)chan_len(rl_ch);
         (void)chan_try_recv(rl_ch, NULL, NULL);
         (void)chan_try_send(rl_ch, &v);
-        PR_STEP();
+        for (int k = 0; k < 64; k++)        /* and about as long in its own code, */
+            PR_STEP();                       /* where a preemption may land */
     }
     sync_wg_done(&lc_wg);
 }
 
 /* Three such goroutines at GOMAXPROCS=1, preempted for a 1 ms sleeper's
- * timer and at every 1 ms slice. */
+ * timer and at every 1 ms slice. Without their own loop they were in the
+ * runtime 99% of the time, and stopped only by luck: one request in a
+ * hundred caught one in its own code. sysmon once asked again every 20 us
+ * after a refusal; it now backs off (preempt.c: sysmonpreempt), and the
+ * 300 sleeps took minutes. */
 static void rl_body(void)
 {
     rl_ch = chan_make(sizeof(int), 4);
@@ -385,6 +390,284 @@ Test(stress, preempted_beside_the_runtimes_own_libc_calls_never_deadlocks, .time
     const char *env[] = { "GOMAXPROCS=1", "GODEBUG=preemptslice=1", NULL };
     pr_in_child(rl_body, env, 25);
 }
+
+/* A goroutine that lives in libc: memset and memcmp over 4 MiB buffers,
+ * so its PC is in libc nearly all the time and in its own loop for a few
+ * instructions per millisecond. With a 1 ms slice sysmon asks it to stop
+ * again and again: nearly every signal must be refused, and none may stop
+ * it inside libc. memset and memcmp hold no lock, so a preemption there
+ * would go unnoticed by the goroutine itself: the trampoline checks the
+ * interrupted PC again (preempt.c: gort_asyncPreempt2) and throws. The
+ * planted bug handler-preempts-in-libc dies here on every run, where the
+ * printf/malloc stress above deadlocks only when a preempted goroutine's
+ * lock is wanted again on the same thread. */
+static size_t ls_size = 4 << 20;
+
+static void ls_goroutine(void *arg)
+{
+    (void)arg;
+    size_t n = __atomic_load_n(&ls_size, __ATOMIC_RELAXED);   /* no inlined memset */
+    unsigned char *a = malloc(n), *b = malloc(n);
+    long bad = 0;
+    if (a != NULL && b != NULL) {
+        for (int x = 0; !atomic_load_explicit(&pr_stop, memory_order_relaxed); x++) {
+            memset(a, x, n);
+            memset(b, x, n);
+            if (memcmp(a, b, n) != 0)
+                bad++;
+        }
+    }
+    CHECK(a != NULL && b != NULL, "malloc(%zu) failed", n);
+    CHECK_EQ(bad, 0);
+    free(a);
+    free(b);
+    sync_wg_done(&lc_wg);
+}
+
+static void ls_body(void)
+{
+    atomic_store(&pr_stop, 0);
+    uint64_t refused0 = pr_metric("/gort/preemptions/refused:events");
+    sync_wg_add(&lc_wg, 2);
+    for (int i = 0; i < 2; i++)
+        go(ls_goroutine, NULL);
+    /* 300 ms, and until 20 requests were refused (sysmon asks every 1 ms). */
+    int64_t soak = h_now() + H_MS(300), deadline = h_now() + H_SEC(10) * H_SLOW;
+    while (h_now() < soak || (!PR_COOP && h_now() < deadline &&
+                              pr_metric("/gort/preemptions/refused:events") - refused0 < 20))
+        time_sleep(H_MS(10));
+    atomic_store(&pr_stop, 1);
+    sync_wg_wait(&lc_wg);
+#if !PR_COOP
+    CHECK_GE(pr_metric("/gort/preemptions/refused:events") - refused0, 20);
+#endif
+}
+
+Test(stress, spinning_inside_libc_is_never_preempted_there, .timeout = H_TIMEOUT)
+{
+    /* Main sleeps on the third P: its timers never need a spinner stopped. */
+    const char *env[] = { "GOMAXPROCS=3", "GODEBUG=preemptslice=1", NULL };
+    pr_in_child(ls_body, env, 25);
+}
+
+/* ---- a goroutine blocked in libc: sysmon backs off ------------------------------- */
+
+/* A goroutine blocked in a plain read() (no runtime_entersyscall) keeps
+ * its P, overruns its slice, and sysmon asks it to stop; each signal lands
+ * in libc and is refused (SA_RESTART resumes the read). A refusal once
+ * reset sysmon to its 20 us tick, and retake asked at every tick: 3,000 to
+ * 4,000 refused signals in 0.5 s, a sixth of a CPU, and a nanosleep cut
+ * short at once; so did a due timer that the blocked G's P should run (a
+ * request every 250 us). Now sysmon backs off as Go's does, and a request
+ * that did not take is repeated ever later (preempt.c: sysmonpreempt):
+ * about 50 in 0.5 s. */
+static int bl_fd[2];
+static atomic_int bl_done;
+
+static void *bl_writer(void *arg)
+{
+    (void)arg;
+    usleep(500 * 1000);
+    if (write(bl_fd[1], "x", 1) != 1)
+        perror("bl_writer: write");
+    return NULL;
+}
+
+static void bl_reader(void *arg)
+{
+    char c;
+    ssize_t k;
+    do
+        k = read(bl_fd[0], &c, 1);
+    while (k < 0 && errno == EINTR);
+    atomic_store(&bl_done, 1);
+    h_send_int(arg, (int)k);
+}
+
+/* 1 ms sleeps: at GOMAXPROCS=1 its timers fall due while the reader
+ * blocks the only P, and sysmon's timer rule asks the reader to stop. */
+static void bl_sleeper(void *arg)
+{
+    while (!atomic_load(&bl_done))
+        time_sleep(H_MS(1));
+    sync_wg_done(arg);
+}
+
+static void bl_run(bool timers)
+{
+    REQUIRE(pipe(bl_fd) == 0, "pipe: %s", strerror(errno));
+    chan_t *done = h_chan_int(1);
+    sync_waitgroup wg = SYNC_WAITGROUP_INIT;
+    atomic_store(&bl_done, 0);
+    if (timers) {
+        sync_wg_add(&wg, 1);
+        go(bl_sleeper, &wg);
+        gosched();                           /* it sleeps before the reader blocks */
+    }
+    uint64_t refused0 = pr_metric("/gort/preemptions/refused:events");
+    pthread_t w;
+    REQUIRE(pthread_create(&w, NULL, bl_writer, NULL) == 0, "pthread_create failed");
+    go(bl_reader, done);
+    CHECK_EQ(h_recv_int(done), 1);           /* main parks: no timer, no runtime call */
+    pthread_join(w, NULL);
+    sync_wg_wait(&wg);
+    uint64_t refused = pr_metric("/gort/preemptions/refused:events") - refused0;
+#if !PR_COOP
+    CHECK_GT(refused, 0);                    /* it was asked, in libc */
+    CHECK(refused <= 250, "%" PRIu64 " refused signals in 0.5 s: sysmon did not back off",
+          refused);
+#else
+    (void)refused;
+#endif
+    chan_free(done);
+    close(bl_fd[0]);
+    close(bl_fd[1]);
+}
+
+static void bl_body(void) { bl_run(false); }
+static void bl_timers_body(void) { bl_run(true); }
+
+Test(blocked, goroutine_in_a_plain_read_is_not_signalled_every_tick, .timeout = H_TIMEOUT)
+{
+    const char *env1[] = { "GOMAXPROCS=1", "GODEBUG", NULL };
+    const char *env2[] = { "GOMAXPROCS=2", "GODEBUG", NULL };
+    pr_in_child(bl_body, env1, 20);
+    pr_in_child(bl_body, env2, 20);
+    pr_in_child(bl_timers_body, env1, 20);   /* and with a timer waiting for its P */
+}
+
+/* ---- user code in a signal handler of the program's ---------------------------- */
+
+/* A goroutine raises SIGUSR1 at itself again and again; its handler,
+ * installed without SA_ONSTACK, runs on the goroutine's own stack and spins
+ * there in user code for a while. That is user code by address, but a
+ * handler may have interrupted anything (libc with a lock held, the
+ * runtime), and runs with its signal blocked: a preemption there would
+ * carry that mask to whatever this thread runs next. The handler must
+ * refuse (preempt.c: sigmasknormal). At GOMAXPROCS=1 a ticker goroutine
+ * runs only when the raiser is stopped: the ticks it counts while a
+ * handler runs are the preemptions inside it. */
+static atomic_long sh_ticks, sh_inside, sh_handled;
+
+static void sh_handler(int sig)
+{
+    (void)sig;
+    long t0 = atomic_load_explicit(&sh_ticks, memory_order_relaxed);
+    for (int i = 0; i < 1000000; i++)        /* about 1 ms of user code, no call */
+        PR_BUMP();
+    if (atomic_load_explicit(&sh_ticks, memory_order_relaxed) != t0)
+        atomic_fetch_add(&sh_inside, 1);
+    atomic_fetch_add(&sh_handled, 1);
+}
+
+static void sh_raiser(void *arg)
+{
+    while (!atomic_load_explicit(&pr_stop, memory_order_relaxed)) {
+        raise(SIGUSR1);
+        for (int i = 0; i < 100000; i++)     /* outside: stopping it here is fine */
+            PR_STEP();
+    }
+    sync_wg_done(arg);
+}
+
+static void sh_ticker(void *arg)
+{
+    while (!atomic_load_explicit(&pr_stop, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&sh_ticks, 1, memory_order_relaxed);
+        gosched();
+    }
+    sync_wg_done(arg);
+}
+
+static void sh_body(void)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = sh_handler;              /* no SA_ONSTACK: the goroutine's stack */
+    sigemptyset(&sa.sa_mask);
+    REQUIRE(sigaction(SIGUSR1, &sa, &old) == 0, "sigaction: %s", strerror(errno));
+    sync_waitgroup wg = SYNC_WAITGROUP_INIT;
+    atomic_store(&pr_stop, 0);
+    uint64_t refused0 = pr_metric("/gort/preemptions/refused:events");
+    uint64_t done0 = pr_metric(PR_METRIC);
+    sync_wg_add(&wg, 2);
+    go(sh_raiser, &wg);
+    go(sh_ticker, &wg);
+    int64_t soak = h_now() + H_MS(300), deadline = h_now() + H_SEC(10) * H_SLOW;
+    while (h_now() < soak || (h_now() < deadline && atomic_load(&sh_handled) < 100))
+        time_sleep(H_MS(10));
+    atomic_store(&pr_stop, 1);
+    sync_wg_wait(&wg);
+    sigaction(SIGUSR1, &old, NULL);
+    CHECK_GE(atomic_load(&sh_handled), 100);
+    CHECK(atomic_load(&sh_inside) == 0, "preempted inside the program's signal handler "
+          "%ld times in %ld", atomic_load(&sh_inside), atomic_load(&sh_handled));
+    CHECK_GT(pr_metric(PR_METRIC) - done0, 0);               /* stopped outside it */
+#if !PR_COOP
+    CHECK_GT(pr_metric("/gort/preemptions/refused:events") - refused0, 0);
+#else
+    (void)refused0;
+#endif
+}
+
+Test(signal, user_signal_handler_is_never_preempted, .timeout = H_TIMEOUT)
+{
+    const char *env[] = { "GOMAXPROCS=1", "GODEBUG=preemptslice=1", NULL };
+    pr_in_child(sh_body, env, 25);
+}
+
+/* ---- a statically linked program --------------------------------------------------- */
+
+#if !H_SANITIZED
+/* BUILD/tests/static_malloc (tests/static_malloc.c, linked -static by the
+ * Makefile): six goroutines churning malloc, snprintf and free for 1 s at
+ * GOMAXPROCS=2. With libc in the program's text the handler took malloc
+ * for user code and preempted there: double frees and segfaults in 2-3
+ * runs of 5, and async preemptions in every run. The runtime must see it
+ * at start, warn, and preempt only at calls into the runtime. The
+ * sanitizer builds cannot link statically and have no such program. */
+static char st_path[600];
+
+static int st_exec(void)
+{
+    execl(st_path, st_path, (char *)NULL);
+    printf("execl %s: %s\n", st_path, strerror(errno));
+    return 127;
+}
+
+Test(static, statically_linked_program_turns_async_preemption_off, .timeout = H_TIMEOUT)
+{
+    char exe[512];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    cr_assert(k > 0, "readlink /proc/self/exe: %s", strerror(errno));
+    exe[k] = 0;
+    char *slash = strrchr(exe, '/');
+    *slash = 0;
+    snprintf(st_path, sizeof st_path, "%s/static_malloc", exe);
+    if (access(st_path, X_OK) != 0)
+        cr_skip_test("%s was not built: this system cannot link a program statically "
+                     "(Debian: libc6-dev ships libc.a)", st_path);
+
+    const char *env[] = { "GOMAXPROCS=2", NULL };
+    h_child r;
+    char how[128];
+    h_child_run(&r, st_exec, env, 20);
+    cr_assert(h_exited_with(&r, 0), "%s %s; stdout:\n%s\nstderr:\n%s", st_path,
+              h_child_how(&r, how, sizeof how), r.out, r.err);
+    unsigned long long async = 1, coop = 0;
+    cr_assert(sscanf(r.out, "async=%llu cooperative=%llu", &async, &coop) == 2,
+              "unexpected output:\n%s", r.out);
+    cr_assert(async == 0, "%llu asynchronous preemptions in a static program; stderr:\n%s",
+              async, r.err);
+    cr_assert(coop > 0, "no cooperative preemption:\n%s", r.out);
+#if !PR_COOP
+    cr_assert(strstr(r.err, "gort: the program is statically linked") != NULL &&
+              strstr(r.err, "asynchronous preemption is off") != NULL,
+              "no warning on stderr:\n%s", r.err);
+#endif
+    h_child_free(&r);
+}
+#endif
 
 /* ---- stop the world while a goroutine spins ------------------------------------- */
 
