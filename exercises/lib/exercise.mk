@@ -143,7 +143,7 @@ test: $(TESTBIN) $(if $(TSAN_RUN),tsan-build)
 	 GRADE_RULES='$(if $(FORBIDDEN_USED),$(notdir $(STUDENT_OBJS)) uses $(FORBIDDEN_USED): $(or $(FORBID_WHY),the README forbids it))' \
 	 $(if $(TSAN_RUN),GRADE_TSAN_BIN=$(TSAN_OUT)/grade-tests GRADE_TSAN_TESTS='$(TSAN_RUN)') \
 	 bash $(EXROOT)/lib/grade.sh $(TESTBIN) \
-	    "$(STAGE)/$(EXNAME) ($(VARIANT)$(if $(SAN), SAN=$(SAN)))"
+	    "$(STAGE)/$(EXNAME)$(if $(SAN), (SAN=$(SAN)))"
 
 .PHONY: tsan-build
 tsan-build:
