@@ -30,8 +30,8 @@
 #
 # Environment:
 #   GRADE_TIMEOUT   seconds per test; unset, each test's own limit from
-#                   --list (lib/grade.h: GRADE_DEFAULT_TIMEOUT, 6x that in a
-#                   sanitizer build)
+#                   --list (lib/grade.h: GRADE_DEFAULT_TIMEOUT, 10 s, or
+#                   the test's own; 6x under TSan, 3x under ASan)
 #   GRADE_SEED      the seed of a run: the test's own random draws
 #                   (grade_rand) and the runtime's schedule seed
 #                   (GODEBUG=schedseed=N); unset, each test gets a fresh one.
@@ -247,7 +247,7 @@ while read -r name points parent procs limit; do
     if [ -n "${GOMAXPROCS:-}" ]; then p=$GOMAXPROCS
     elif [ "$procs" != 0 ]; then p=$procs
     else p=2; fi
-    secs=${GRADE_TIMEOUT:-${limit:-5}}
+    secs=${GRADE_TIMEOUT:-${limit:-10}}
     seed=${GRADE_SEED:-$(( (RANDOM << 15 | RANDOM) ))}
     godebug=$(with_schedseed "$seed")
     # "test NAME ..." stays on screen while the test runs; the verdict

@@ -15,7 +15,7 @@
 #   rules        pthread_mutex_lock: every test fails with the rule, 0/3
 #   racy         a plain ++ from four goroutines on two threads: fails under
 #                TSan every run (run 3 times)
-#   spin         an endless loop: the test fails within its limit + 2 s and
+#   spin         an endless loop: the test fails within its limit + 3 s and
 #                says where to look; Ctrl-C (SIGINT to the process group of
 #                a `make test` started with setsid) stops everything within
 #                2 s, status 130, no process of the run left
@@ -59,12 +59,12 @@ if [ $rc -eq 0 ] && [ "$(score good)" = 3/3 ] && has good '^PASS count_from_two_
 else
     bad "right answer with debugging output: want 3/3, exit 0"; show "$out/good.log"
 fi
-if "$fake/build/good/grade-tests" --list 2>/dev/null | awk '$5 != 5 { bad = 1 } END { exit bad }' &&
+if "$fake/build/good/grade-tests" --list 2>/dev/null | awk '$5 != 10 { bad = 1 } END { exit bad }' &&
    [ "$(GRADE_TIMEOUT=7 "$fake/build/good/grade-tests" --list | awk '{ print $5 }' | sort -u)" = 7 ] &&
    [ "$("$fake/build/good-thread/grade-tests" --list | awk '{ print $5 }' | sort -u)" = 60 ]; then
-    ok "time limits: --list gives 5 s plain, 60 s under TSan, GRADE_TIMEOUT overrides"
+    ok "time limits: --list gives 10 s plain, 60 s under TSan, GRADE_TIMEOUT overrides"
 else
-    bad "time limits in --list: want 5 (plain), 60 (TSan), GRADE_TIMEOUT wins"
+    bad "time limits in --list: want 10 (plain), 60 (TSan), GRADE_TIMEOUT wins"
     "$fake/build/good/grade-tests" --list | sed 's/^/       /'
 fi
 
@@ -124,11 +124,11 @@ fi
 t0=$(date +%s%N)
 grade spin GRADE_ONLY='^add_small$'
 secs=$(( ($(date +%s%N) - t0) / 1000000000 ))
-if has spin '^FAIL add_small (1): still running after 4 s' && has spin 'goroutine 1 \[running\]' &&
-   has spin 'gdb' && [ $secs -le 8 ]; then
-    ok "a hang fails in $secs s (limit 5 s), with the goroutine dump and where to look"
+if has spin '^FAIL add_small (1): still running after 9 s' && has spin 'goroutine 1 \[running\]' &&
+   has spin 'gdb' && [ $secs -le 13 ]; then
+    ok "a hang fails in $secs s (limit 10 s), with the goroutine dump and where to look"
 else
-    bad "hang: want \"still running after 4 s\" within 8 s, took $secs s"; show "$out/spin.log"
+    bad "hang: want \"still running after 9 s\" within 13 s, took $secs s"; show "$out/spin.log"
 fi
 
 # Ctrl-C as a terminal sends it: SIGINT to the foreground process group,
