@@ -13,6 +13,9 @@
 #   make lab LAB=name      one lab (gomaxprocs, leak-detection, cost, timeline,
 #                          preemption)
 #   make book              build the book
+#   make handout DEST=dir  the students' copy: the repository without
+#                          solutions/ and the checks that use them
+#                          (exercises/lib/handout.sh)
 #   make deps              install what every job needs (scripts/deps.sh all)
 #   make clean
 #
@@ -43,7 +46,7 @@ RUNJOB := bash scripts/run-job.sh
 SANS   := $(if $(filter 1 yes true,$(SANITIZERS)),address thread)
 VG     := $(if $(filter 1 yes true,$(SANITIZERS) $(VALGRIND)),1)
 
-.PHONY: all test check bench labs lab book clean deps valgrind test-jobs check-jobs \
+.PHONY: all test check bench labs lab book clean deps valgrind test-jobs check-jobs handout \
         deps-test deps-bench deps-labs deps-book
 
 # ---- dependencies: checked once per make run, and not again in sub-makes ----
@@ -74,6 +77,7 @@ STAGE_JOBS := $(addprefix test.,$(NAMES)) \
               $(if $(VG),$(addprefix valgrind.,$(NAMES)))
 CHECK_JOBS := check.lineage check.asserts check.api \
               $(if $(wildcard exercises/check-integrity.sh),check.exercises) \
+              $(if $(wildcard exercises/lib/selftest.sh),check.grader) \
               $(if $(wildcard labs/check.sh),check.labs) \
               $(if $(wildcard book/Makefile),check.book)
 .PHONY: $(STAGE_JOBS) $(CHECK_JOBS)
@@ -111,6 +115,8 @@ check.api:
 	@$(RUNJOB) check $(LOGDIR) $@ "check: API.md and every stage's gort.h agree" -- bash scripts/check-api.sh
 check.exercises:
 	@$(RUNJOB) check $(LOGDIR) $@ "check: exercise integrity" -- bash exercises/check-integrity.sh
+check.grader:
+	@$(RUNJOB) check $(LOGDIR) $@ "check: the grader's selftest" -- bash exercises/lib/selftest.sh
 check.labs:
 	@$(RUNJOB) check $(LOGDIR) $@ "check: labs (smoke run, TSV and plots)" -- bash labs/check.sh
 check.book:
@@ -142,6 +148,11 @@ labs:
 lab:
 	@if [ -z "$(LAB)" ]; then echo "usage: make lab LAB=name (labs: $$(cd labs && ls -d */ | tr -d / | tr '\n' ' '))" >&2; exit 2; fi
 	@bash scripts/deps.sh labs && FULL=$(FULL) bash labs/run.sh "$(LAB)"
+
+handout:
+	@if [ -z "$(DEST)" ]; then echo "usage: make handout DEST=dir (a new or empty directory outside the repository)" >&2; exit 2; fi
+	@if [ ! -f exercises/lib/handout.sh ]; then echo "make handout: this is already a handout (no exercises/lib/handout.sh)" >&2; exit 2; fi
+	@bash exercises/lib/handout.sh "$(DEST)"
 
 book:
 	@if [ -f book/Makefile ]; then bash scripts/deps.sh book && $(MAKE) -C book; \

@@ -11,6 +11,12 @@
 #      that fails only because its parent failed does not count).
 #   2. With its solution (solutions/NN-stage/NAME/) in place it builds and
 #      passes every test, and the solution has its NOTES.md.
+#   2b. Every broken answer, solutions/broken/NN-stage/NAME/WHAT.patch (a
+#      patch to the solution, the way students get it wrong and once got
+#      full marks: a relaxed Once, a plain reader count, a lock in the
+#      victim order), graded like a student's files (`make test`, so with
+#      the TSan runs and the rules check), fails each test on its
+#      "expect:" line.
 #   3. Every planted bug, solutions/bugs/NN-stage/BUG.patch, applied to a
 #      scratch copy of the stage (never to stages/), makes every test named
 #      (a stage test: at GOMAXPROCS=1, 2 or 4; caught when any run fails)
@@ -30,7 +36,6 @@
 set -u
 cd "$(dirname "$0")" || exit 2
 filter=${1:-}
-export GRADE_TIMEOUT=${GRADE_TIMEOUT:-20}
 MAKE=${MAKE:-make}
 work=build/integrity
 mkdir -p "$work"
@@ -61,7 +66,7 @@ for mk in [0-9][0-9]-*/*/Makefile; do
     if ! $MAKE -C "$exdir" OUT=../../$work/$exdir/starter all >"$log.build" 2>&1; then
         bad "$exdir starter: does not build"; indent <"$log.build"
     else
-        GRADE_NO_PARENTS=1 GRADE_TIMEOUT=10 bash lib/grade.sh "$work/$exdir/starter/grade-tests" \
+        GRADE_NO_PARENTS=1 bash lib/grade.sh "$work/$exdir/starter/grade-tests" \
             "$exdir (starter)" >"$log.starter" 2>&1
         ntests=$(grep -cE '^(PASS|FAIL) ' "$log.starter")
         passing=$(grep -E '^PASS ' "$log.starter" | awk '{print $2}' | tr '\n' ' ')
@@ -74,7 +79,8 @@ for mk in [0-9][0-9]-*/*/Makefile; do
         fi
     fi
 
-    # The solution: builds and passes everything.
+    # The solution: builds and passes everything (make test: with the
+    # exercise's TSan runs and its rules check, as a student is graded).
     sol=../solutions/$exdir
     if [ ! -d "$sol" ]; then
         bad "$exdir solution: no directory solutions/$exdir"
@@ -83,13 +89,41 @@ for mk in [0-9][0-9]-*/*/Makefile; do
     [ -f "$sol/NOTES.md" ] || bad "$exdir solution: no NOTES.md (the idea and the usual mistakes)"
     if ! $MAKE -C "$exdir" SOLUTION=1 OUT=../../$work/$exdir/solution all >"$log.build" 2>&1; then
         bad "$exdir solution: does not build"; indent <"$log.build"
-    elif bash lib/grade.sh "$work/$exdir/solution/grade-tests" "$exdir (solution)" \
-            >"$log.solution" 2>&1; then
+    elif $MAKE -C "$exdir" SOLUTION=1 OUT=../../$work/$exdir/solution test >"$log.solution" 2>&1; then
         ok "$exdir solution: $(grep '^score:' "$log.solution" | tail -n 1)"
     else
         bad "$exdir solution: does not pass every graded test"
-        grep -vE '^PASS ' "$log.solution" | indent
+        grep -vE '^(PASS|test) ' "$log.solution" | indent
     fi
+
+    # Broken answers: each must lose the points its expect: lines name.
+    for bp in "../solutions/broken/$exdir"/*.patch; do
+        [ -f "$bp" ] || continue
+        what=$(basename "$bp" .patch)
+        expects=$(sed -n 's/^expect: //p' "$bp")
+        if [ -z "$expects" ]; then
+            bad "$exdir broken/$what: names no test (expect: lines)"; continue
+        fi
+        bd=$scratch_root/broken-${exdir//\//_}-$what
+        mkdir -p "$bd" && cp -p "$sol"/* "$bd/"
+        if ! patch -p1 -d "$bd" --quiet --no-backup-if-mismatch <"$bp" >"$log.patch" 2>&1; then
+            bad "$exdir broken/$what: the patch no longer applies to the solution"; indent <"$log.patch"
+            continue
+        fi
+        $MAKE -C "$exdir" IMPL_DIR="$bd" OUT="../../$work/$exdir/broken-$what" test >"$log.broken" 2>&1
+        missed=""
+        for t in $expects; do
+            grep -q "^FAIL $t " "$log.broken" || missed+=" $t"
+        done
+        if ! grep -q '^score: ' "$log.broken"; then
+            bad "$exdir broken/$what: does not build"; indent <"$log.broken"
+        elif [ -n "$missed" ]; then
+            bad "$exdir broken/$what: NOT caught by$missed ($(grep '^score:' "$log.broken"))"
+            grep -vE '^(PASS|test) ' "$log.broken" | indent
+        else
+            ok "broken $exdir/$what: loses points ($(grep '^score:' "$log.broken" | cut -d' ' -f2)), caught by $(echo $expects)"
+        fi
+    done
 done
 
 # ---- 3: planted bugs ------------------------------------------------------------
@@ -140,7 +174,7 @@ for patchfile in ../solutions/bugs/[0-9][0-9]-*/*.patch; do
         exercise)
             exd=$stage/$what
             out=$sc/ex-$what
-            if ! $MAKE -C "$exd" SOLUTION=1 STAGE_SRC="$sc" STAGE_OBJ="$sc/obj" OUT="$out" all \
+            if ! $MAKE -C "$exd" SOLUTION=1 STAGE_SRC="$sc" STAGE_OBJ="$sc/obj" OUT="$out" TSAN_TESTS= all \
                     >"$work/bug.log" 2>&1; then
                 bad "bug $stage/$bug: exercise $what does not build over it"
                 indent <"$work/bug.log"; missed=x; break

@@ -34,6 +34,17 @@
 #                big stage file into one of its own (lib/seam.sh)
 #   SAN=address|thread   everything under ASan+UBSan or TSan
 #   GRADE_TIMEOUT, GRADE_SEED, GRADE_ONLY, GOMAXPROCS, GODEBUG: see grade.sh
+# Set by an exercise's Makefile:
+#   TSAN_TESTS := once_* rw_*   tests that race by design: in a plain grade
+#                they run a second time, built with -fsanitize=thread
+#                (OUT-thread/grade-tests), and pass only when TSan finds no
+#                race either; a racy answer then fails every run, not one in
+#                three. Empty: no TSan run (TSAN_TESTS= on the command line
+#                turns it off).
+#   FORBID := malloc free pthread_mutex_%   symbols (make patterns) the
+#                student's objects must not use (`nm -u`, as CS:APP's dlc
+#                checks the data lab's rules): one found fails every test,
+#                with the reason; FORBID_WHY says which rule it breaks.
 
 SHELL   := /bin/bash
 MAKEFLAGS += --no-print-directory
@@ -94,9 +105,15 @@ ifeq ($(TEST_SRCS),)
   $(error $(CURDIR): no graded tests in tests/*.c)
 endif
 
-# Sanitizer builds run several times slower: give each test more time.
-GRADE_TIMEOUT ?= $(if $(SAN),120,20)
-export GRADE_TIMEOUT
+# Time limits come from the tests (lib/grade.h: GRADE_DEFAULT_TIMEOUT,
+# scaled in a sanitizer build); GRADE_TIMEOUT, when set, overrides them.
+
+# What the header names: whose files are graded.
+GRADE_WHAT := $(if $(filter starter,$(VARIANT)),your files ($(STUDENT)),$(if $(filter solution,$(VARIANT)),the reference solution (solutions/$(STAGE)/$(EXNAME)),the files in $(IMPL_DIR)))
+
+# The TSan build of the racy tests: the same sources, SAN=thread, beside OUT.
+TSAN_RUN := $(if $(SAN),,$(strip $(TSAN_TESTS)))
+TSAN_OUT := $(OUT)-thread
 
 .PHONY: all test clean
 all: $(TESTBIN)
@@ -118,9 +135,19 @@ $(TESTBIN): $(TEST_SRCS) $(STUDENT_OBJS) $(LINK_OBJS) $(STUDENT_HDRS) $(EXROOT)/
 	@$(CC) $(GRADE_CFLAGS) $(GRADE_USERFLAGS) $(INCLUDES) $(TEST_SRCS) $(STUDENT_OBJS) $(LINK_OBJS) \
 	    -o $@ $(GRADE_LDFLAGS) $(GRADE_LDLIBS)
 
-test: $(TESTBIN)
-	@bash $(EXROOT)/lib/grade.sh $(TESTBIN) \
-	    "$(STAGE)/$(EXNAME) ($(VARIANT)$(if $(SAN), SAN=$(SAN)))"
+# The rules check: the undefined symbols of the student's objects.
+FORBIDDEN_USED = $(if $(FORBID),$(filter $(FORBID),$(shell nm -u $(STUDENT_OBJS) 2>/dev/null | awk '{print $$NF}' | sed 's/@.*//' | sort -u)))
+
+test: $(TESTBIN) $(if $(TSAN_RUN),tsan-build)
+	@GRADE_SAN=$(SAN) GRADE_WHAT='$(GRADE_WHAT)' \
+	 GRADE_RULES='$(if $(FORBIDDEN_USED),$(notdir $(STUDENT_OBJS)) uses $(FORBIDDEN_USED): $(or $(FORBID_WHY),the README forbids it))' \
+	 $(if $(TSAN_RUN),GRADE_TSAN_BIN=$(TSAN_OUT)/grade-tests GRADE_TSAN_TESTS='$(TSAN_RUN)') \
+	 bash $(EXROOT)/lib/grade.sh $(TESTBIN) \
+	    "$(STAGE)/$(EXNAME)$(if $(SAN), (SAN=$(SAN)))"
+
+.PHONY: tsan-build
+tsan-build:
+	@$(MAKE) SAN=thread OUT=$(TSAN_OUT) TSAN_TESTS= $(if $(filter custom,$(VARIANT)),IMPL_DIR=$(IMPL_DIR)) all
 
 clean:
 	rm -rf build

@@ -418,7 +418,8 @@ static void st_reader(void *arg)
     add(&st_left, -1);
 }
 
-GRADE_TEST(stress_pipes, 2, "read_lets_others_run", 2)
+/* Gives up after 15 s of its own: 20 s. */
+GRADE_TEST_TIMEOUT(stress_pipes, 2, "read_lets_others_run", 2, 20)
 {
     st_n = (int)grade_rand(500, 2000);
     store(&st_left, PAIRS);
