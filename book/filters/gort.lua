@@ -21,16 +21,45 @@ What a chapter may write (paths are relative to the repository root):
                                  source carries no markers for the book
   occurrence="2"                 the 2nd definition of that name (#if arms)
 
+  elide="plumbing"               (with function=) drops the lines that
+                                 only feed tracing, metrics and the
+                                 sanitizers (trace_*, metrics_*,
+                                 san_fiber_* calls, an if around them),
+                                 each run marked by a comment; the lines
+                                 kept show their own numbers in the file
+
   ```{.diff diff="stages/01-single-queue/src/proc.c stages/02-gmp/src/proc.c"
       function="findrunnable"}
   ```                         the unified diff of one function (or of the
-                              whole files without function=) between stages
+                              whole files without function=) between
+                              stages, coloured by line (removed red,
+                              added green), each hunk headed by the
+                              lines it covers and its function;
+                              beside="new" adds the whole new version
 
   ```{.dot caption="..." name="queue"}
   digraph { ... }
   ```                         a graphviz diagram, drawn at build time
 
-  ![caption](lab:cost/spawn)  a lab's plot: labs/cost/results/spawn.svg
+  ![caption](lab:cost/spawn)  a lab's plot: LABS_DIR/cost/spawn.svg (the
+                              shipped reference-results/, by default) or
+                              labs/cost/results/spawn.svg (make LABS=run),
+                              with a line under it saying when and on what
+                              it was measured, and the CPU-speed warning
+                              of the run if it had one
+
+  `cost/spawn ns_per_spawn mean series=go goroutines=100000`{.lab}
+                              a number from the table that plot is drawn
+                              from: TABLE COLUMN AGG (min, max, median,
+                              mean, count, pNN) over the rows matching
+                              every key=value ("+" for a space in a
+                              value); fmt=%.2f and scale=0.001 optional
+
+  `stages/01-single-queue/src/proc.c findrunnable mput(mp);`{.line}
+                              "line N": the file's number of the first
+                              line of that function containing the text
+                              (TEXT #2: the second such line), for
+                              walking a listing by its line numbers
 
   ```{.gomap stage="stages/01-single-queue"}
   src/proc.c: findrunnable | proc.go: findRunnable | what it does
@@ -53,7 +82,8 @@ just far enough: comments, strings, character constants and preprocessor
 lines are blanked out, then braces are counted.
 
 Environment: GORT_ROOT (the repository root), BOOK_OUT (the output
-directory, where figures go), LABS_DIR (default GORT_ROOT/labs),
+directory, where figures go), LABS_DIR (the Makefile sets it to
+book/reference-results unless LABS=run; default GORT_ROOT/labs),
 BOOK_PLOTS=require|optional (optional: a missing plot becomes a visible
 note, listed in BOOK_OUT/missing-plots.txt, and the build goes on),
 BOOK_PAGES (the pages in reading order, for the previous/next links).
@@ -872,8 +902,15 @@ local function line_ref(code)
     fail("code reference does not resolve: %s", why)
     return pandoc.Str("line ??")
   end
+  local nth = 1
+  local t2, n2 = text:match("^(.-)%s+#(%d+)$")   -- "TEXT #2": its 2nd line
+  if t2 then text, nth = t2, tonumber(n2) end
+  local seen = 0
   for k, l in ipairs(splitlines(src)) do
-    if l:find(text, 1, true) then return pandoc.Str("line " .. (first + k - 1)) end
+    if l:find(text, 1, true) then
+      seen = seen + 1
+      if seen == nth then return pandoc.Str("line " .. (first + k - 1)) end
+    end
   end
   fail("line reference: %s: %s() has no line containing %q", path, fn, text)
   return pandoc.Str("line ??")

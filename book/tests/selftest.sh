@@ -52,7 +52,7 @@ if LABS_DIR=$PWD/tests/labdata filter tests/refs.md -t markdown -o "$tmp/refs.ou
     bad "beside=new did not add the new version"
   # values from a lab's table; a line reference
   for want in 'Values: [5]{.lab-value' '[1,234,567]{.lab-value' '[6]{.lab-value' '[5.0]{.lab-value' \
-              'the store is on line 47' 'Reference results, measured 2026-01-01' 'CPU-speed warning'; do
+              'the store is on line 47' 'the second call on line 52' 'Reference results, measured 2026-01-01' 'CPU-speed warning'; do
     grep -qF -- "$want" "$tmp/refs.out" && ok "lab value/line/stamp: $want" || bad "expected $want in the output"
   done
 else
@@ -60,12 +60,13 @@ else
 fi
 
 # 2. what does not resolve stops the build, saying where
-if filter tests/broken.md -t native -o /dev/null 2>"$tmp/broken.err"; then
+if LABS_DIR=$PWD/tests/labdata filter tests/broken.md -t native -o /dev/null 2>"$tmp/broken.err"; then
   bad "tests/broken.md built although its references do not resolve"
 else
   for want in 'tests/broken.md: code reference does not resolve: book/tests/fixture.c: no function no_such_function' \
               'function twice is defined 2 times' 'no such file book/tests/no_such_file.c' \
-              'tests/broken.md: plot nolab/noplot is missing' 'make lab LAB=nolab'; do
+              'tests/broken.md: plot nolab/noplot is missing' 'make lab LAB=nolab' \
+              'lab value "demo/t ns min series=nosuch": no row of' 'helper() has no line containing "no such text"'; do
     grep -qF -- "$want" "$tmp/broken.err" && ok "reports: $want" || bad "no report of: $want"
   done
 fi
