@@ -21,16 +21,45 @@ What a chapter may write (paths are relative to the repository root):
                                  source carries no markers for the book
   occurrence="2"                 the 2nd definition of that name (#if arms)
 
+  elide="plumbing"               (with function=) drops the lines that
+                                 only feed tracing, metrics and the
+                                 sanitizers (trace_*, metrics_*,
+                                 san_fiber_* calls, an if around them),
+                                 each run marked by a comment; the lines
+                                 kept show their own numbers in the file
+
   ```{.diff diff="stages/01-single-queue/src/proc.c stages/02-gmp/src/proc.c"
       function="findrunnable"}
   ```                         the unified diff of one function (or of the
-                              whole files without function=) between stages
+                              whole files without function=) between
+                              stages, coloured by line (removed red,
+                              added green), each hunk headed by the
+                              lines it covers and its function;
+                              beside="new" adds the whole new version
 
   ```{.dot caption="..." name="queue"}
   digraph { ... }
   ```                         a graphviz diagram, drawn at build time
 
-  ![caption](lab:cost/spawn)  a lab's plot: labs/cost/results/spawn.svg
+  ![caption](lab:cost/spawn)  a lab's plot: LABS_DIR/cost/spawn.svg (the
+                              shipped reference-results/, by default) or
+                              labs/cost/results/spawn.svg (make LABS=run),
+                              with a line under it saying when and on what
+                              it was measured, and the CPU-speed warning
+                              of the run if it had one
+
+  `cost/spawn ns_per_spawn mean series=go goroutines=100000`{.lab}
+                              a number from the table that plot is drawn
+                              from: TABLE COLUMN AGG (min, max, median,
+                              mean, count, pNN) over the rows matching
+                              every key=value ("+" for a space in a
+                              value); fmt=%.2f and scale=0.001 optional
+
+  `stages/01-single-queue/src/proc.c findrunnable mput(mp);`{.line}
+                              "line N": the file's number of the first
+                              line of that function containing the text
+                              (TEXT #2: the second such line), for
+                              walking a listing by its line numbers
 
   ```{.gomap stage="stages/01-single-queue"}
   src/proc.c: findrunnable | proc.go: findRunnable | what it does
@@ -53,7 +82,8 @@ just far enough: comments, strings, character constants and preprocessor
 lines are blanked out, then braces are counted.
 
 Environment: GORT_ROOT (the repository root), BOOK_OUT (the output
-directory, where figures go), LABS_DIR (default GORT_ROOT/labs),
+directory, where figures go), LABS_DIR (the Makefile sets it to
+book/reference-results unless LABS=run; default GORT_ROOT/labs),
 BOOK_PLOTS=require|optional (optional: a missing plot becomes a visible
 note, listed in BOOK_OUT/missing-plots.txt, and the build goes on),
 BOOK_PAGES (the pages in reading order, for the previous/next links).
@@ -378,6 +408,62 @@ local function caption_para(path, what, first, last)
   return pandoc.Div({ pandoc.Plain(inl) }, pandoc.Attr("", { "code-source" }))
 end
 
+-- elide="plumbing": the lines that serve observation, not the mechanism
+-- (trace_*, metrics_*, san_fiber_* calls, the tsan_fiber field, an `if`
+-- whose body is only such lines), each run of them replaced by one comment
+-- line. The listing is cut into pieces at each elision so that every line
+-- still shows its number in the file.
+local PLUMBING = { "^%s*trace_[%w_]*%(", "^%s*metrics_[%w_]*%(", "^%s*san_fiber_[%w_]*%(",
+                   "tsan_fiber%s*=", "^%s*__atomic_store_n%(&mp%->nswitch" }
+local function is_plumbing(l)
+  for _, pat in ipairs(PLUMBING) do if l:match(pat) then return true end end
+  return false
+end
+
+-- The line numbers (offsets into lines) to drop, as a set.
+local function plumbing_lines(lines)
+  local drop = {}
+  local k = 1
+  while k <= #lines do
+    local l = lines[k]
+    local cond = l:match("^%s*if%s*%((.*)%)%s*{?%s*$")
+    if cond and l:match("{%s*$") then
+      -- an if block: dropped when every statement in it is plumbing
+      -- (assignments to the plumbing's own bookkeeping allowed when one
+      -- plumbing call is there)
+      local indent = l:match("^(%s*)")
+      local e = k + 1
+      while e <= #lines and not lines[e]:match("^" .. indent .. "}") do e = e + 1 end
+      local calls, others = 0, 0
+      for j = k + 1, e - 1 do
+        if is_plumbing(lines[j]) then calls = calls + 1
+        elseif lines[j]:match("^%s*[%w_]+%->[%w_]+%s*=%s*0;") and lines[j]:match("since") then
+        else others = others + 1 end
+      end
+      if calls > 0 and others == 0 and e <= #lines then
+        for j = k, e do drop[j] = true end
+        k = e + 1
+      else
+        k = k + 1
+      end
+    elseif cond and not l:match(";%s*$") and lines[k + 1] and is_plumbing(lines[k + 1]) then
+      -- a one-statement if: both lines (and the statement's continuations)
+      local j = k + 1
+      while j <= #lines and not lines[j]:match(";%s*$") do j = j + 1 end
+      for x = k, j do drop[x] = true end
+      k = j + 1
+    elseif is_plumbing(l) then
+      local j = k
+      while j <= #lines and not lines[j]:match(";%s*$") do j = j + 1 end
+      for x = k, j do drop[x] = true end
+      k = j + 1
+    else
+      k = k + 1
+    end
+  end
+  return drop
+end
+
 local function include_block(cb)
   local path = cb.attributes.include
   local text, first, why, last = resolve(path, cb.attributes)
@@ -387,11 +473,93 @@ local function include_block(cb)
   end
   local what = cb.attributes["function"] or cb.attributes.struct or cb.attributes.typedef
   if what and cb.attributes["function"] then what = what .. "()" end
-  local classes = { (path:match("%.S$") and "gnuassembler") or (path:match("%.sh$") and "bash")
-                    or (path:match("%.md$") and "markdown") or "c", "numberLines" }
-  if cb.classes[1] and cb.classes[1] ~= "c" then classes[1] = cb.classes[1] end
-  local code = pandoc.CodeBlock(text, pandoc.Attr("", classes, { startFrom = tostring(first) }))
-  return pandoc.Div({ caption_para(path, what, first, last), code }, pandoc.Attr("", { "code-include" }))
+  local lang = (path:match("%.S$") and "gnuassembler") or (path:match("%.sh$") and "bash")
+               or (path:match("%.md$") and "markdown") or "c"
+  if cb.classes[1] and cb.classes[1] ~= "c" then lang = cb.classes[1] end
+  local elide = cb.attributes.elide
+  if not elide then
+    local code = pandoc.CodeBlock(text, pandoc.Attr("", { lang, "numberLines" }, { startFrom = tostring(first) }))
+    return pandoc.Div({ caption_para(path, what, first, last), code }, pandoc.Attr("", { "code-include" }))
+  end
+  if elide ~= "plumbing" then
+    fail('elide=%q: the only form is elide="plumbing" (trace_, metrics_, san_fiber_ lines)', elide)
+  end
+  local lines = splitlines(text)
+  local drop = plumbing_lines(lines)
+  local blocks, piece, piece_first, ndropped = {}, {}, nil, 0
+  local function flush()
+    if #piece > 0 then
+      blocks[#blocks + 1] = pandoc.CodeBlock(table.concat(piece, "\n"),
+        pandoc.Attr("", { lang, "numberLines" }, { startFrom = tostring(piece_first) }))
+      piece, piece_first = {}, nil
+    end
+  end
+  local k = 1
+  while k <= #lines do
+    if drop[k] then
+      local j = k
+      while drop[j + 1] do j = j + 1 end
+      flush()
+      ndropped = ndropped + (j - k + 1)
+      local indent = lines[k]:match("^(%s*)")
+      blocks[#blocks + 1] = pandoc.CodeBlock(indent .. string.format(
+        "/* ... tracing, metrics, sanitizer: %s elided ... */",
+        j == k and ("line " .. (first + k - 1)) or ("lines " .. (first + k - 1) .. "-" .. (first + j - 1))),
+        pandoc.Attr("", { lang, "elided" }))
+      k = j + 1
+    else
+      piece_first = piece_first or (first + k - 1)
+      piece[#piece + 1] = lines[k]
+      k = k + 1
+    end
+  end
+  flush()
+  if ndropped == 0 then
+    fail('%s: %s: elide="plumbing" found nothing to elide', path, what or "listing")
+  end
+  table.insert(blocks, 1, caption_para(path, what, first, last))
+  return pandoc.Div(blocks, pandoc.Attr("", { "code-include", "code-elided" }))
+end
+
+local function html_escape(t)
+  return (t:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
+end
+
+-- A unified diff as HTML: removed lines red with "-", added lines green with
+-- "+", each hunk headed by the lines it covers in each file (the file's own
+-- line numbers, also for a one-function diff) and the function it is in.
+-- Pandoc's highlighter colours a diff by token, not by line (removed lines
+-- came out green, added ones black), so the filter marks the lines itself.
+local function diff_html(d, a, b, what, offa, offb)
+  local out = {}
+  local fn_of_hunk = what
+  for l in d:gmatch("([^\n]*)\n") do
+    if l:match("^%-%-%- ") or l:match("^%+%+%+ ") then
+      out[#out + 1] = '<span class="d-file">' .. html_escape(l) .. '</span>'
+    elseif l:match("^@@") then
+      local a1, a2, b1, b2, rest = l:match("^@@ %-(%d+),?(%d*) %+(%d+),?(%d*) @@%s?(.*)$")
+      if a1 then
+        local fa, fb = tonumber(a1) + offa, tonumber(b1) + offb
+        local na, nb = tonumber(a2 ~= "" and a2 or "1"), tonumber(b2 ~= "" and b2 or "1")
+        local name = rest:match("([%w_]+)%s*%(") or fn_of_hunk
+        local head = string.format("@@ %s lines %d-%d, %s lines %d-%d @@", a:match("stages/([^/]+)") or a, fa,
+          fa + math.max(na, 1) - 1, b:match("stages/([^/]+)") or b, fb, fb + math.max(nb, 1) - 1)
+        out[#out + 1] = '<span class="d-hunk">' .. html_escape(head) ..
+          (name and ('  <b>in ' .. html_escape(name) .. '()</b>') or "") .. '</span>'
+      else
+        out[#out + 1] = '<span class="d-hunk">' .. html_escape(l) .. '</span>'
+      end
+    elseif l:sub(1, 1) == "-" then
+      out[#out + 1] = '<span class="d-del">' .. html_escape(l) .. '</span>'
+    elseif l:sub(1, 1) == "+" then
+      out[#out + 1] = '<span class="d-add">' .. html_escape(l) .. '</span>'
+    else
+      out[#out + 1] = '<span class="d-ctx">' .. html_escape(l) .. '</span>'
+    end
+  end
+  -- each line a block of its own: no newline between them (it would show
+  -- as an empty line), and copying the text still gives one line per line
+  return '<pre class="diff"><code>' .. table.concat(out) .. '</code></pre>'
 end
 
 local function diff_block(cb)
@@ -400,17 +568,19 @@ local function diff_block(cb)
     fail('diff=%q must name two files, separated by a space', cb.attributes.diff)
     return pandoc.CodeBlock("bad diff reference")
   end
-  local texts = {}
+  local what = cb.attributes["function"] or cb.attributes.struct or cb.attributes.typedef
+  local texts, firsts, lasts = {}, {}, {}
   for i, path in ipairs({ a, b }) do
-    if cb.attributes["function"] or cb.attributes.struct or cb.attributes.typedef then
-      local text, _, why = resolve(path, cb.attributes)
+    if what then
+      local text, first, why, last = resolve(path, cb.attributes)
       if not text then
         fail("code reference does not resolve: %s", why)
         return pandoc.CodeBlock("unresolved: " .. why)
       end
-      texts[i] = text .. "\n"
+      texts[i], firsts[i], lasts[i] = text .. "\n", first, last
     else
       texts[i] = readfile(ROOT .. "/" .. path)
+      firsts[i] = 1
       if not texts[i] then
         fail("code reference does not resolve: no such file %s", path)
         return pandoc.CodeBlock("unresolved")
@@ -419,12 +589,44 @@ local function diff_block(cb)
   end
   local ta, tb = os.tmpname(), os.tmpname()
   writefile(ta, texts[1]); writefile(tb, texts[2])
-  local p = io.popen(string.format("diff -u --label %s --label %s %s %s",
+  -- -F: name each hunk by the last line above it that starts a C definition
+  local p = io.popen(string.format("diff -u -F '^[A-Za-z_][A-Za-z_0-9 *]*[ *][A-Za-z_][A-Za-z_0-9]*(' --label %s --label %s %s %s",
     shquote(a), shquote(b), shquote(ta), shquote(tb)))
   local d = p:read("a"); p:close()
   os.remove(ta); os.remove(tb)
-  if d == "" then d = "(no difference: " .. a .. " and " .. b .. " agree here)\n" end
-  return pandoc.CodeBlock(d, pandoc.Attr("", { "diff" }))
+  local caption = { pandoc.Str("The diff"), pandoc.Space() }
+  if what then
+    caption[#caption + 1] = pandoc.Str("of")
+    caption[#caption + 1] = pandoc.Space()
+    caption[#caption + 1] = pandoc.Code(what .. (cb.attributes["function"] and "()" or ""))
+    caption[#caption + 1] = pandoc.Space()
+  end
+  for _, x in ipairs({ pandoc.Str("from"), pandoc.Space(), pandoc.Link({ pandoc.Code(a) }, relhref(a)),
+                       pandoc.Space(), pandoc.Str("to"), pandoc.Space(), pandoc.Link({ pandoc.Code(b) }, relhref(b)),
+                       pandoc.Str(": "), pandoc.Str("removed lines red (-), added lines green (+)") }) do
+    caption[#caption + 1] = x
+  end
+  local blocks = { pandoc.Div({ pandoc.Plain(caption) }, pandoc.Attr("", { "code-source" })) }
+  if d == "" then
+    blocks[#blocks + 1] = pandoc.CodeBlock("(no difference: " .. a .. " and " .. b .. " agree here)")
+  else
+    blocks[#blocks + 1] = pandoc.RawBlock("html", diff_html(d, a, b, cb.attributes["function"],
+      (firsts[1] or 1) - 1, (firsts[2] or 1) - 1))
+  end
+  if cb.attributes.beside == "new" then
+    -- the whole new version beside its diff (side by side on a wide screen)
+    local inc = include_block(pandoc.CodeBlock("", pandoc.Attr("", {},
+      { include = b, ["function"] = cb.attributes["function"], struct = cb.attributes.struct,
+        typedef = cb.attributes.typedef, occurrence = cb.attributes.occurrence,
+        elide = cb.attributes.elide })))
+    return pandoc.Div({ pandoc.Div(blocks, pandoc.Attr("", { "diff-side" })),
+      pandoc.Div({ pandoc.Div({ pandoc.Plain({ pandoc.Str("The new version, whole:") }) },
+        pandoc.Attr("", { "code-source" })), inc }, pandoc.Attr("", { "new-side" })) },
+      pandoc.Attr("", { "diff-pair" }))
+  elseif cb.attributes.beside then
+    fail('beside=%q: the only form is beside="new"', cb.attributes.beside)
+  end
+  return pandoc.Div(blocks, pandoc.Attr("", { "diff-block" }))
 end
 
 local figno = 0
@@ -499,6 +701,54 @@ local function missing_plot(name, why)
   f:close()
 end
 
+-- Where a lab's results are: LABS_DIR/LAB/results/ (the labs' own layout,
+-- labs/NAME/results/) or LABS_DIR/LAB/ (book/reference-results/NAME/, the
+-- shipped results, which `make book` uses unless told LABS=run).
+local function lab_dir(lab)
+  local d = LABS .. "/" .. lab .. "/results"
+  if exists(d .. "/cpuspeed.txt") or exists(d .. "/STAMP") or
+     io.open(d .. "/.") then return d end
+  return LABS .. "/" .. lab
+end
+
+-- The line under a lab's plot: when and on what its results were measured
+-- (STAMP, written by tools/reference.sh), and the CPU-speed warning of
+-- labs/run.sh when one CPU ran below 0.9 of another's speed during the run.
+local function lab_stamp(lab)
+  local dir = lab_dir(lab)
+  local inl = {}
+  local stamp = readfile(dir .. "/STAMP")
+  local speed = readfile(dir .. "/cpuspeed.txt")
+  local function add(t) for _, x in ipairs(pandoc.read(t, "markdown").blocks[1].content) do inl[#inl + 1] = x end end
+  if stamp then
+    local when = stamp:match("measured:%s*([^\n]+)") or "?"
+    local cpu = stamp:match("cpu:%s*([^\n]+)") or "?"
+    local load = stamp:match("load:%s*([^\n]+)") or "?"
+    local go = stamp:match("go:%s*([^\n]+)") or "?"
+    add(string.format("Reference results, measured %s on %s (load average %s; %s); `make book LABS=run` redraws it on your machine.",
+      when, cpu, load, go))
+  else
+    add("Drawn from this machine's own run of the lab (`" .. dir:gsub("^.*/labs/", "labs/") .. "`).")
+  end
+  local warned = false
+  if speed then
+    for l in speed:gmatch("[^\n]+") do
+      local r = tonumber(l:match("(%S+)%s*$"))
+      if r and r < 0.9 then warned = true end
+    end
+  end
+  if warned then
+    inl[#inl + 1] = pandoc.Space()
+    inl[#inl + 1] = pandoc.Strong({ pandoc.Str("CPU-speed warning:") })
+    inl[#inl + 1] = pandoc.Space()
+    add(" during this run one CPU ran at under 0.9 of another's speed (`cpuspeed.txt`: " ..
+      speed:gsub("\n+$", ""):gsub("\n", "; ") .. "), so its points at `GOMAXPROCS` > 1 measured the host as much as the runtime.")
+  end
+  return pandoc.Div({ pandoc.Plain(inl) }, pandoc.Attr("", { warned and "plot-stamp plot-warning" or "plot-stamp" }))
+end
+
+local stamps_wanted = {}   -- lab figures seen in the current block, in order
+
 local function lab_image(img)
   local name = img.src:match("^lab:([%w_-]+/[%w_-]+)$")
   if not name then
@@ -506,24 +756,164 @@ local function lab_image(img)
     return img
   end
   local lab, plot = name:match("^(.-)/(.*)$")
-  local svg = LABS .. "/" .. lab .. "/results/" .. plot .. ".svg"
+  local svg = lab_dir(lab) .. "/" .. plot .. ".svg"
   local data = readfile(svg)
   if not data then
-    local why = "plot " .. name .. " is missing: " .. (os.getenv("LABS_DIR") and svg or
-      "labs/" .. lab .. "/results/" .. plot .. ".svg") .. " (make lab LAB=" .. lab .. " draws it)"
+    local why = "plot " .. name .. " is missing: " .. svg:gsub("^" .. ROOT:gsub("%p", "%%%0") .. "/", "") ..
+      " (make lab LAB=" .. lab .. " draws it)"
     if PLOTS == "require" then
       fail("%s", why)
       return img
     end
     missing_plot(name, why)
     return pandoc.Span({ pandoc.Strong({ pandoc.Str("[plot " .. name .. " not built: run "),
-      pandoc.Code("make lab LAB=" .. lab), pandoc.Str(", then "), pandoc.Code("make book"),
+      pandoc.Code("make lab LAB=" .. lab), pandoc.Str(", then "), pandoc.Code("make book LABS=run"),
       pandoc.Str("]") }) }, pandoc.Attr("", { "missing-plot" }))
   end
   local rel = "fig/lab-" .. lab .. "-" .. plot .. ".svg"
   writefile(OUT .. "/" .. rel, data)
   img.src = rel
+  stamps_wanted[#stamps_wanted + 1] = lab
   return img
+end
+
+-- A paragraph that holds a lab figure gets the figure's stamp under it.
+local function para_with_stamp(para)
+  stamps_wanted = {}
+  local new = pandoc.walk_block(para, { Image = function(img)
+    if img.src:match("^lab:") then return lab_image(img) end
+  end })
+  if #stamps_wanted == 0 then return nil end
+  local out = { new }
+  for _, lab in ipairs(stamps_wanted) do out[#out + 1] = lab_stamp(lab) end
+  stamps_wanted = {}
+  return out
+end
+
+-- `LAB/TABLE COLUMN AGG [key=value...] [fmt=%.1f] [scale=0.001]`{.lab}: a
+-- value computed from LAB's TABLE.tsv, the table its plots are drawn from,
+-- so that the text and the plot beside it come from the same run. AGG:
+-- min, max, median, mean, count, or pNN (a percentile, nearest rank); the
+-- key=value pairs keep only the rows whose column key holds value (write a
+-- space in value as "+": config=P=1,+async+preemption,+spinner+never+yields).
+local tsv_cache = {}
+local function read_tsv(path)
+  if tsv_cache[path] ~= nil then return tsv_cache[path] end
+  local s = readfile(path)
+  if not s then tsv_cache[path] = false return false end
+  local rows, header = {}, nil
+  for l in s:gmatch("[^\n]+") do
+    local cells = {}
+    for c in (l .. "\t"):gmatch("([^\t]*)\t") do cells[#cells + 1] = c end
+    if not header then header = cells
+    else
+      local r = {}
+      for i, h in ipairs(header) do r[h] = cells[i] end
+      rows[#rows + 1] = r
+    end
+  end
+  tsv_cache[path] = { header = header, rows = rows }
+  return tsv_cache[path]
+end
+
+local function commas(s)
+  local int, rest = s:match("^(%-?%d+)(.*)$")
+  if not int or #int <= 3 then return s end
+  local out = int:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""):gsub("^%-,", "-")
+  return out .. rest
+end
+
+local function lab_value(code)
+  local toks = {}
+  for t in code.text:gmatch("%S+") do toks[#toks + 1] = t end
+  local lab, tab = (toks[1] or ""):match("^([%w_-]+)/([%w_-]+)$")
+  local col, agg = toks[2], toks[3]
+  if not lab or not col or not agg then
+    fail("lab value %q is not `LAB/TABLE COLUMN AGG [key=value...]`", code.text)
+    return pandoc.Str("??")
+  end
+  local filters, fmt, scale = {}, nil, 1
+  for i = 4, #toks do
+    local k, v = toks[i]:match("^([%w_]+)=(.*)$")
+    if not k then fail("lab value %q: %q is not key=value", code.text, toks[i])
+    elseif k == "fmt" then fmt = v
+    elseif k == "scale" then scale = tonumber(v) or 1
+    else filters[#filters + 1] = { k, (v:gsub("%+", " ")) } end   -- "+" stands for a space
+  end
+  local path = lab_dir(lab) .. "/" .. tab .. ".tsv"
+  local t = read_tsv(path)
+  if not t then
+    if PLOTS == "require" then fail("lab value %q: no table %s", code.text, path) end
+    return pandoc.Span({ pandoc.Str("[" .. lab .. "/" .. tab .. ".tsv not built]") }, pandoc.Attr("", { "missing-plot" }))
+  end
+  local vals = {}
+  for _, r in ipairs(t.rows) do
+    local ok = true
+    for _, f in ipairs(filters) do
+      if r[f[1]] == nil then ok = false; fail("lab value %q: %s has no column %s", code.text, tab, f[1]) break end
+      if r[f[1]] ~= f[2] then ok = false break end
+    end
+    if ok then
+      if r[col] == nil then fail("lab value %q: %s has no column %s", code.text, tab, col) return pandoc.Str("??") end
+      vals[#vals + 1] = tonumber(r[col])
+    end
+  end
+  if #vals == 0 then
+    fail("lab value %q: no row of %s matches", code.text, path)
+    return pandoc.Str("??")
+  end
+  table.sort(vals)
+  local v
+  if agg == "min" then v = vals[1]
+  elseif agg == "max" then v = vals[#vals]
+  elseif agg == "count" then v = #vals
+  elseif agg == "mean" then v = 0 for _, x in ipairs(vals) do v = v + x end v = v / #vals
+  elseif agg == "median" then v = vals[math.floor((#vals + 1) / 2)]
+  elseif agg:match("^p%d+$") then
+    local q = tonumber(agg:sub(2)) / 100
+    v = vals[math.max(1, math.ceil(q * #vals))]
+  else
+    fail("lab value %q: AGG %q is not min, max, median, mean, count or pNN", code.text, agg)
+    return pandoc.Str("??")
+  end
+  v = v * scale
+  local text
+  if fmt then text = string.format(fmt, v)
+  elseif v == math.floor(v) and math.abs(v) < 1e15 then text = string.format("%d", math.floor(v))
+  elseif math.abs(v) >= 100 then text = string.format("%.0f", v)
+  elseif math.abs(v) >= 10 then text = string.format("%.1f", v)
+  else text = string.format("%.2f", v) end
+  return pandoc.Span({ pandoc.Str(commas(text)) }, pandoc.Attr("", { "lab-value" },
+    { title = "from " .. lab .. "/" .. tab .. ".tsv: " .. code.text }))
+end
+
+-- [](#){.line file="PATH" function="NAME" has="TEXT"}, or the shorter
+-- `PATH NAME TEXT...`{.line}: "line N", N the file's number of the first
+-- line of that function holding TEXT, so a walk through a listing names
+-- lines that move when the code does.
+local function line_ref(code)
+  local path, fn, text = code.text:match("^(%S+)%s+(%S+)%s+(.+)$")
+  if not path then
+    fail("line reference %q is not `PATH FUNCTION TEXT`", code.text)
+    return pandoc.Str("line ??")
+  end
+  local src, first, why, last = resolve(path, { ["function"] = fn, comment = "no" })
+  if not src then
+    fail("code reference does not resolve: %s", why)
+    return pandoc.Str("line ??")
+  end
+  local nth = 1
+  local t2, n2 = text:match("^(.-)%s+#(%d+)$")   -- "TEXT #2": its 2nd line
+  if t2 then text, nth = t2, tonumber(n2) end
+  local seen = 0
+  for k, l in ipairs(splitlines(src)) do
+    if l:find(text, 1, true) then
+      seen = seen + 1
+      if seen == nth then return pandoc.Str("line " .. (first + k - 1)) end
+    end
+  end
+  fail("line reference: %s: %s() has no line containing %q", path, fn, text)
+  return pandoc.Str("line ??")
 end
 
 -- The exercises of a stage: exercises/NN-*/NAME/ (one directory per
@@ -636,8 +1026,15 @@ return {
       if cb.classes:includes("dot") then return dot_block(cb) end
       if cb.classes:includes("gomap") then return gomap_block(cb) end
     end,
-    Image = function(img)
-      if img.src:match("^lab:") then return lab_image(img) end
+    Para = para_with_stamp,
+    Plain = function(pl)   -- a lab figure in a list or table: no stamp line
+      return pandoc.walk_block(pl, { Image = function(img)
+        if img.src:match("^lab:") then return lab_image(img) end
+      end })
+    end,
+    Code = function(c)
+      if c.classes:includes("lab") then return lab_value(c) end
+      if c.classes:includes("line") then return line_ref(c) end
     end,
     Div = function(div)
       if div.classes:includes("exercises") then return exercises_div(div) end

@@ -6,7 +6,8 @@
 #   tools/plots.sh CHAPTER.md...
 #
 # A figure is written ![caption](lab:LAB/PLOT) and shows
-# $LABS_DIR/LAB/results/PLOT.svg. For each missing plot the lab is run once
+# $LABS_DIR/LAB/results/PLOT.svg (the labs' layout) or $LABS_DIR/LAB/PLOT.svg
+# (book/reference-results/, the default of `make book`). For each missing plot the lab is run once
 # (make -C .. lab LAB=LAB); a plot still missing afterwards fails, naming the
 # plot, the lab and the chapter. LABS_DIR set to another directory (fake
 # results for testing the book) means: never run a lab, only check.
@@ -27,6 +28,7 @@ while read -r chapter ref; do
   plot=${ref#lab:}
   lab=${plot%%/*} name=${plot#*/}
   svg=$labs/$lab/results/$name.svg
+  [ $run_labs = 0 ] && [ ! -d "$labs/$lab/results" ] && svg=$labs/$lab/$name.svg  # reference-results/LAB/
   [ -f "$svg" ] && continue
   if [ $run_labs = 1 ] && [ -z "${ran[$lab]:-}" ]; then
     ran[$lab]=1

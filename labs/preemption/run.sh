@@ -74,6 +74,6 @@ awk -F'\t' 'NR == FNR { if (FNR > 1) name[$2] = $1 " | " $3; next }
   END { for (k in a) { m = split(substr(a[k], 2), x, " ")
           printf "    %-70s %8.2f %8.2f %8.2f\n", name[k], x[int((m + 1) / 2)], x[int((m * 99 + 99) / 100)], x[m] } }' \
   "$LAB_OUT/curves.tsv" "$LAB_OUT/cdf.tsv" | sort
-lab_plot "$HERE/lateness-cdf.gp" lateness-cdf --size 1300,600 burst="$BURST"
+lab_plot "$HERE/lateness-cdf.gp" lateness-cdf --size 900,1250 burst="$BURST"
 rm -f "$LAB_OUT/run.txt"
 lab_done

@@ -58,7 +58,7 @@ for im in "${impls[@]}"; do
   # 02 the runtime writes each slice on the track of the P it ran on,
   # named P0, P1... (an M without a P gets a track of its own).
   lanes="thread M"; grep -q '"name":"P0"' "$tr" && lanes=P
-  title="stage $n, fan-out/fan-in of $TASKS goroutines x $ROUNDS rounds, GOMAXPROCS=2 (fastest of $TRACED traced runs)"
+  title="stage $n: fan-out/fan-in of $TASKS goroutines x $ROUNDS, GOMAXPROCS=2 (best of $TRACED)"
   if python3 "$ROOT/scripts/trace2png" "$tr" "$LAB_OUT/timeline-$n.png" --title "$title" >>"$LAB_OUT/log.txt" 2>&1 &&
      python3 "$ROOT/scripts/trace2png" "$tr" "$LAB_OUT/timeline-$n.svg" --title "$title" >>"$LAB_OUT/log.txt" 2>&1; then
     echo "  plot: ${LAB_OUT#"$ROOT"/}/timeline-$n.png (.svg), lanes by $lanes; Perfetto: trace-$n.json"
