@@ -84,7 +84,7 @@ enum {
     _Grunning  = 2,   /* running user code on an M (m->curg == gp) */
     _Gsyscall  = 3,   /* stage 02 */
     _Gwaiting  = 4,   /* parked in gopark, waiting for goready */
-    _Gdead     = 6,   /* exited; on the free list with its stack */
+    _Gdead     = 6,   /* exited; on the free list, its stack back in the pool */
 };
 
 /* Saved context of a G or of an M's g0. Everything else (callee-saved

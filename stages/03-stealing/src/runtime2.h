@@ -92,7 +92,7 @@ enum {
     _Gsyscall  = 3,   /* in a system call, between entersyscall and exitsyscall;
                          its M holds no P */
     _Gwaiting  = 4,   /* parked in gopark, waiting for goready */
-    _Gdead     = 6,   /* exited; on the free list with its stack */
+    _Gdead     = 6,   /* exited; on the free list, its stack back in the pool */
 };
 
 /* Saved context of a G or of an M's g0. Everything else (callee-saved
