@@ -263,7 +263,8 @@ static void xsaveinit(void)
 
 /* Bytes of G stack a preemption needs below the interrupted RSP: the red
  * zone, the trampoline's frame and save area, and the C frames of
- * gopreempt down to mcall and the timers it runs. */
+ * asyncPreempt2 and gopreempt down to mcall (the due timers run on g0,
+ * in gopreempt_m, not here). */
 static __attribute__((unused)) uintptr_t preemptroom(void)
 {
     return 128 + 16 + 14 * 8 + 64 + (uintptr_t)gort_xsave_size + 8192;
