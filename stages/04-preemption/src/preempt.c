@@ -36,6 +36,9 @@
  *            When an idle M without a P ran the timers first, the woken
  *            Gs wait on the global queue: it preempts for them the same
  *            way (timerswoke).
+ *   GOMAXPROCS  once a second, sysmon computes the default again and
+ *            has the updater goroutine resize when it changed (maxprocs.c;
+ *            Go 1.25's sysmonUpdateGOMAXPROCS).
  *
  * Asking a G to stop sets gp->preempt. It is honoured in two ways.
  *
@@ -397,6 +400,7 @@ static void *sysmon(void *arg)
     int64_t delay = 0;
     int idle = 0;
     uint64_t refused = 0;
+    int64_t lastmaxprocs = nanotime1();
     for (;;) {
         if (idle == 0)
             delay = SYSMON_MIN;
@@ -426,6 +430,10 @@ static void *sysmon(void *arg)
             preemptall();                    /* main returned: stop every spinner */
             idle = 0;
             continue;
+        }
+        if (now - lastmaxprocs >= MAXPROCS_PERIOD) {
+            lastmaxprocs = now;
+            sysmonupdategomaxprocs();        /* Go 1.25: maxprocs.c */
         }
         int n = retake(now) + timerpreempt(now);
         uint64_t r = __atomic_load_n(&sched.npreemptrefused, __ATOMIC_RELAXED);
