@@ -372,7 +372,7 @@ void    futexsleep(uint32_t *addr, uint32_t val, int64_t ns);
 void    futexwakeup(uint32_t *addr, uint32_t cnt);
 int     getncpu(void);                     /* affinity count, once (NumCPU) */
 int     getproccount(void);                /* affinity count, now */
-int     defaultgomaxprocs(int ncpu);       /* affinity and cgroup limit; ncpu <= 0: now */
+int     defaultgomaxprocs(int cpus);       /* affinity and cgroup limit; cpus <= 0: now */
 void    minitsignals(m *mp);
 void    unminitsignals(m *mp);
 void    initsig(void);

@@ -230,12 +230,12 @@ static double cgroupcpulimit(void)
     return limit;
 }
 
-/* Go's defaultGOMAXPROCS: the affinity count (ncpu, or counted now when
- * ncpu <= 0) lowered to the cgroup CPU limit rounded up, at least 1.
+/* Go's defaultGOMAXPROCS: the affinity count (cpus, or counted now when
+ * cpus <= 0) lowered to the cgroup CPU limit rounded up, at least 1.
  * GODEBUG=containermaxprocs=0 leaves the limit out, as in Go. */
-int defaultgomaxprocs(int ncpu)
+int defaultgomaxprocs(int cpus)
 {
-    int procs = ncpu > 0 ? ncpu : getproccount();
+    int procs = cpus > 0 ? cpus : getproccount();
     if (debug.containermaxprocs == 0)
         return procs;
     double limit = cgroupcpulimit();
