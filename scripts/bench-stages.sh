@@ -2,9 +2,10 @@
 # Runs the same benchmark on several stages side by side, and Go beside them,
 # at one GOMAXPROCS, so that one run shows what each stage's idea buys.
 #
-#   scripts/bench-stages.sh [-r RUNS] [-n SIZE] P WORKLOAD[:GOTWIN] STAGE...
+#   scripts/bench-stages.sh [-r RUNS] [-n SIZE] P[/P2] WORKLOAD[:GOTWIN] STAGE...
 #   scripts/bench-stages.sh 2 spawn 01 02
 #   scripts/bench-stages.sh -r 5 2 chan_pingpong:pingpong 01 02 03
+#   scripts/bench-stages.sh -r 5 1/2 fib 02 03
 #
 # WORKLOAD is a program of some stage's bench/ (bench/WORKLOAD.c); GOTWIN is
 # its subcommand in scripts/go-bench (default: WORKLOAD). Each stage's
@@ -17,6 +18,15 @@
 #   # GOMAXPROCS=2 spawn (median of 3)
 #   metric              unit  01        02        go      02/01  02/go
 #   spawn_goroutine     ns    210.4     120.9     268.0   0.57   0.45
+#
+# P/P2 (paired rounds, for a speedup): every run of a round is made at
+# GOMAXPROCS=P and then at P2, a table is printed for each, and then one of
+# the rounds' ratios, value at P over value at P2, the median over the rounds
+# (for a time: the speedup), with each stage's minus Go's:
+#
+#   # speedup: GOMAXPROCS=1 / GOMAXPROCS=2, median of the 5 rounds' ratios
+#   metric              unit  02        03        go      02-go  03-go
+#   fib_ms              x     1.84      1.89      1.93    -0.09  -0.04
 #
 # Before and after the runs, scripts/cpuspeed.c counts work on every CPU at
 # once; when the slowest CPU did under 0.9 of the fastest's (the host is
@@ -35,7 +45,10 @@ done
 shift $((OPTIND - 1))
 [ $# -ge 3 ] || usage
 procs=$1 work=${2%%:*} twin=${2#*:}; shift 2
-case $procs in ''|*[!0-9]*) echo "bench-stages: GOMAXPROCS must be a number, not '$procs'" >&2; exit 2 ;; esac
+plist=${procs/\// }
+for p in $plist; do
+  case $p in ''|*[!0-9]*) echo "bench-stages: GOMAXPROCS must be N or N/M, not '$procs'" >&2; exit 2 ;; esac
+done
 
 stages=() dirs=()
 for s in "$@"; do
@@ -74,36 +87,42 @@ cc -O2 -pthread scripts/cpuspeed.c -o "$tmp/cpuspeed" || { echo "bench-stages: c
 speed_before=$("$tmp/cpuspeed")
 
 fail=0
-one() { # label cmd...
-  local label=$1; shift
-  if GOMAXPROCS=$procs timeout 300 "$@" $size >"$tmp/out" 2>"$tmp/err" </dev/null; then
-    cat "$tmp/out" >>"$tmp/$label.res"
+one() { # label P cmd...: the output's lines, each after the round's number
+  local label=$1 p=$2; shift 2
+  if GOMAXPROCS=$p timeout 300 "$@" $size >"$tmp/out" 2>"$tmp/err" </dev/null; then
+    sed "s/^/$r /" "$tmp/out" >>"$tmp/$label@$p.res"
   else
-    echo "FAILED: GOMAXPROCS=$procs $* $size" >&2; sed 's/^/    /' "$tmp/err" | head >&2; fail=1
+    echo "FAILED: GOMAXPROCS=$p $* $size" >&2; sed 's/^/    /' "$tmp/err" | head >&2; fail=1
   fi
 }
 for r in $(seq 1 "$runs"); do
   for i in "${!bins[@]}"; do
-    echo "[$r/$runs] stage ${stages[$i]}, GOMAXPROCS=$procs, $work ${size}" >&2
-    one "${stages[$i]}" "${bins[$i]}"
+    for p in $plist; do
+      echo "[$r/$runs] stage ${stages[$i]}, GOMAXPROCS=$p, $work ${size}" >&2
+      one "${stages[$i]}" "$p" "${bins[$i]}"
+    done
   done
   if [ -n "$gobench" ]; then
-    echo "[$r/$runs] go, GOMAXPROCS=$procs, $twin ${size}" >&2
-    one go "$gobench" "$twin"
+    for p in $plist; do
+      echo "[$r/$runs] go, GOMAXPROCS=$p, $twin ${size}" >&2
+      one go "$p" "$gobench" "$twin"
+    done
   fi
 done
 
 speed_after=$("$tmp/cpuspeed")
 
 labels=("${stages[@]}"); [ -n "$gobench" ] && labels+=(go)
-echo "# GOMAXPROCS=$procs $work (median of $runs; $(nproc) CPUs)"
-for l in "${labels[@]}"; do [ -f "$tmp/$l.res" ] && sed "s/^/$l /" "$tmp/$l.res"; done |
+for p in $plist; do
+echo "# GOMAXPROCS=$p $work (median of $runs; $(nproc) CPUs)"
+for l in "${labels[@]}"; do [ -f "$tmp/$l@$p.res" ] && sed "s/^/$l /" "$tmp/$l@$p.res"; done |
 awk -v labels="${labels[*]}" '
   function median(list,    a, k, i, j, t) {
     k = split(list, a, " ")
     for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j-1]+0 > a[j]+0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
     return k % 2 ? a[(k+1)/2] : (a[k/2] + a[k/2+1]) / 2
   }
+  NF == 5 { $2 = ""; $0 = $0 }          # label round metric value unit: the round goes
   NF == 4 { if (!($2 in unit)) { order[++n] = $2; unit[$2] = $4 } v[$1, $2] = v[$1, $2] " " $3 }
   END {
     nl = split(labels, L, " "); ns = L[nl] == "go" ? nl - 1 : nl    # ns stages
@@ -119,6 +138,42 @@ awk -v labels="${labels[*]}" '
       printf "\n"
     }
   }'
+done
+if [ "$plist" != "$procs" ]; then
+  pa=${plist% *} pb=${plist#* }
+  echo "# speedup: GOMAXPROCS=$pa / GOMAXPROCS=$pb, median of the $runs rounds' ratios"
+  for l in "${labels[@]}"; do
+    for p in $pa $pb; do [ -f "$tmp/$l@$p.res" ] && sed "s/^/$l $p /" "$tmp/$l@$p.res"; done
+  done |
+  awk -v labels="${labels[*]}" -v pa="$pa" -v pb="$pb" '
+    function median(list,    a, k, i, j, t) {
+      k = split(list, a, " ")
+      for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j-1]+0 > a[j]+0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+      return k % 2 ? a[(k+1)/2] : (a[k/2] + a[k/2+1]) / 2
+    }
+    NF == 6 { if (!($4 in seen)) { order[++n] = $4; seen[$4] = 1 }
+              v[$1, $2, $3, $4] = $5; if ($3 > nr) nr = $3 }   # label P round metric value unit
+    END {
+      nl = split(labels, L, " "); ns = L[nl] == "go" ? nl - 1 : nl
+      printf "%-22s %-6s", "metric", "unit"; for (i = 1; i <= nl; i++) printf " %10s", L[i]
+      if (L[nl] == "go") for (i = 1; i <= ns; i++) printf " %8s", L[i] "-go"
+      printf "\n"
+      for (k = 1; k <= n; k++) {
+        m = order[k]; printf "%-22s %-6s", m, "x"
+        for (i = 1; i <= nl; i++) {
+          list = ""
+          for (r = 1; r <= nr; r++)
+            if (((L[i], pa, r, m) in v) && ((L[i], pb, r, m) in v) && v[L[i], pb, r, m] + 0 > 0)
+              list = list " " v[L[i], pa, r, m] / v[L[i], pb, r, m]
+          med[i] = list != "" ? sprintf("%.2f", median(list)) : ""
+          printf " %10s", med[i]
+        }
+        if (L[nl] == "go") for (i = 1; i <= ns; i++)
+          printf " %8s", (med[i] != "" && med[nl] != "") ? sprintf("%+.2f", med[i] - med[nl]) : "-"
+        printf "\n"
+      }
+    }'
+fi
 echo "# ${speed_before/cpuspeed/CPU speeds before:}; ${speed_after/cpuspeed/after:}"
 for sp in "$speed_before" "$speed_after"; do
   if awk '{ exit !($NF < 0.9) }' <<<"$sp"; then

@@ -9,7 +9,8 @@
 //	gobench gosched  [N]  two goroutines call Gosched N times each    (bench/gosched.c)
 //	gobench pingpong [N]  unbuffered channel ping-pong, N round trips (bench/chan_pingpong.c)
 //	gobench buffered [N]  cap-128 channel, N int64s, 1 producer 1 consumer (bench/chan_buffered.c)
-//	gobench fib      [N [CUTOFF]]  parallel fib(N), a goroutine per call above n=CUTOFF (20) (stage 03 bench/fib.c)
+//	gobench fib      [N [CUTOFF [MS]]]  parallel fib(N), a goroutine per call above n=CUTOFF (20),
+//	                 trees for MS ms (1000): ms per tree (stage 03 bench/fib.c)
 //	gobench skewed   [N]  N CPU tasks of 50 us-1 ms spawned by one goroutine (stage 03 bench/skewed.c)
 //	gobench sleeper  [N]  N 1 ms sleeps beside a goroutine spinning with no calls (stage 04 bench/sleeper.c)
 //	gobench syscall  [N]  N getppid calls per P through syscall.Syscall, then RawSyscall (stage 04 bench/syscall.c)
@@ -52,10 +53,17 @@ func main() {
 	}
 	if len(os.Args) > 3 {
 		c, err := strconv.Atoi(os.Args[3])
-		if os.Args[1] != "fib" || len(os.Args) > 4 || err != nil || c < 1 || c > 50 {
+		if os.Args[1] != "fib" || len(os.Args) > 5 || err != nil || c < 1 || c > 50 {
 			usage()
 		}
 		fibCutoff = c
+	}
+	if len(os.Args) > 4 {
+		ms, err := strconv.Atoi(os.Args[4])
+		if err != nil || ms < 1 || ms > 600000 {
+			usage()
+		}
+		fibMillis = ms
 	}
 	switch os.Args[1] {
 	case "spawn":
@@ -80,7 +88,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: gobench spawn|park|gosched|pingpong|buffered|fib|skewed|sleeper|syscall [N]  (fib: [N [CUTOFF]])")
+	fmt.Fprintln(os.Stderr, "usage: gobench spawn|park|gosched|pingpong|buffered|fib|skewed|sleeper|syscall [N]  (fib: [N [CUTOFF [MS]]])")
 	os.Exit(2)
 }
 
@@ -228,7 +236,8 @@ func buffered(n int64) {
 
 // ---- fib (stage 03 bench/fib.c) ----------------------------------------------
 
-var fibCutoff = 20 // a goroutine per call above it; gobench fib N CUTOFF sets it
+var fibCutoff = 20   // a goroutine per call above it; gobench fib N CUTOFF sets it
+var fibMillis = 1000 // trees are timed for at least this long; gobench fib N CUTOFF MS
 
 func fib(n int) int {
 	if n < 2 {
@@ -257,21 +266,30 @@ func fibBench(n int64) {
 		fmt.Fprintf(os.Stderr, "fib: N must be 1..50, got %d\n", n)
 		os.Exit(2)
 	}
-	var res int
+	want := fib(int(n))
+	var start time.Time
 	var elapsed time.Duration
-	for run := 0; run < 2; run++ { // run 0 warms up, as bench/fib.c does
+	trees := 0
+	// Tree 0 warms up, as bench/fib.c does; then trees until fibMillis have passed.
+	for run := 0; run == 0 || elapsed < time.Duration(fibMillis)*time.Millisecond; run++ {
+		var res int
 		var wg sync.WaitGroup
 		wg.Add(1)
-		start := time.Now()
+		if run == 1 {
+			start = time.Now()
+		}
 		go pfib(int(n), &res, &wg)
 		wg.Wait()
-		elapsed = time.Since(start)
+		if res != want {
+			fmt.Fprintf(os.Stderr, "fib(%d): got %d, want %d\n", n, res, want)
+			os.Exit(1)
+		}
+		if run > 0 {
+			elapsed = time.Since(start)
+			trees++
+		}
 	}
-	if want := fib(int(n)); res != want {
-		fmt.Fprintf(os.Stderr, "fib(%d): got %d, want %d\n", n, res, want)
-		os.Exit(1)
-	}
-	fmt.Printf("fib_ms %.1f ms\n", float64(elapsed.Nanoseconds())/1e6)
+	fmt.Printf("fib_ms %.2f ms\n", float64(elapsed.Nanoseconds())/1e6/float64(trees))
 }
 
 // ---- skewed (stage 03 bench/skewed.c) ------------------------------------------

@@ -16,6 +16,10 @@
  * layouts; gort knows each goroutine's function and where go() was called,
  * which is what finding a leak needs.
  *
+ * The runtime's own goroutines (g.system: maxprocs.c's updater) are left
+ * out of dumps and leak checks, as Go leaves out its system goroutines
+ * unless GOTRACEBACK=system.
+ *
  * Invariant: allgs only grows during a run, and a G's creation fields are
  * written before it becomes runnable, so a dump under allglock reads them
  * safely.
@@ -69,7 +73,7 @@ void dumpgoroutines(FILE *out, g *first)
         printone(out, first, true);
     for (size_t i = 0; i < allglen; i++) {
         g *gp = allgs[i];
-        if (gp == first || readgstatus(gp) == _Gdead)
+        if (gp == first || gp->system || readgstatus(gp) == _Gdead)
             continue;
         if (printed)
             fputc('\n', out);
@@ -107,13 +111,13 @@ int runtime_leak_check(int64_t timeout_ns, FILE *report)
     lock(&allglock);
     int n = 0;
     for (size_t i = 0; i < allglen; i++)
-        if (allgs[i] != self && readgstatus(allgs[i]) != _Gdead)
+        if (allgs[i] != self && !allgs[i]->system && readgstatus(allgs[i]) != _Gdead)
             n++;
     if (n > 0 && report) {
         fprintf(report, "found %d leaked goroutine%s:\n", n, n == 1 ? "" : "s");
         for (size_t i = 0; i < allglen; i++) {
             g *gp = allgs[i];
-            if (gp == self || readgstatus(gp) == _Gdead)
+            if (gp == self || gp->system || readgstatus(gp) == _Gdead)
                 continue;
             fputc('\n', report);
             printone(report, gp, false);

@@ -1,9 +1,10 @@
 /*
- * bench/fib.c: parallel fib(35), a goroutine per call above n = 20; ms.
+ * bench/fib.c: parallel fib(35), a goroutine per call above n = 20; ms per
+ * tree, over about a second of trees.
  *
  * Go twin: scripts/go-bench (workload "fib"); the two are the same program:
  *
- *     func pfib(n int, res *int, wg *sync.WaitGroup) {   // run twice, the 2nd timed
+ *     func pfib(n int, res *int, wg *sync.WaitGroup) {   // one tree; see "Timing"
  *         if n <= 20 {
  *             *res = fib(n)               // plain recursion
  *         } else {
@@ -27,14 +28,20 @@
  * compiled code in both languages, so the ratio to Go is the compilers'
  * as much as the runtimes'.
  *
- * Both programs run the tree twice and time the second run. The first
- * pays for carving about a thousand stacks (gort: mmap, an mprotect per
- * guard page, first-touch page faults; stack.c), which the kernel
- * serialises on the process's memory map, and at GOMAXPROCS=2 every
- * mprotect also interrupts the other CPU to flush its TLB: measured on
- * the course machine, 17 ms at P=1 and 15 ms at P=2 for the first run,
- * 14 and 7 for the second. That is the stack allocator's cost, not the
- * scheduler's; the warm run measures the scheduler.
+ * Timing. Both programs run one tree untimed, then run trees one after
+ * another until MS milliseconds (default 1000) have passed, and print the
+ * mean time of a tree. The first tree pays for carving about a thousand
+ * stacks (gort: mmap, an mprotect per guard page, first-touch page
+ * faults; stack.c), which the kernel serialises on the process's memory
+ * map, and at GOMAXPROCS=2 every mprotect also interrupts the other CPU to
+ * flush its TLB: measured on the course machine, 17 ms at P=1 and 15 ms at
+ * P=2 for the first tree, 14 and 7 for the next. That is the stack
+ * allocator's cost, not the scheduler's; the warm trees measure the
+ * scheduler. A single warm tree (10-20 ms) was too short to time on a
+ * shared machine: in five rounds the same P=1 run took 11 to 20 ms. A
+ * second of trees averages out the host's hiccups, and the same duration
+ * at both GOMAXPROCS values and in both languages keeps the comparison
+ * fair (bench/run.sh takes the median of per-round speedups).
  *
  * Grain. The cutoff decides how much work a goroutine carries: at 20 a
  * leaf is fib(20) or fib(19), about 7 us of gcc-compiled C, beside a few
@@ -47,8 +54,9 @@
  * goroutine to hide its costs behind. A larger CUTOFF gives gort a
  * coarser grain (22: leaves of about 18 us, 1,219 goroutines).
  *
- * Usage: fib [N [CUTOFF]]   (defaults 35 and 20). Prints "fib_ms MS ms";
- * exits 1 on a wrong result, 2 on bad usage.
+ * Usage: fib [N [CUTOFF [MS]]]   (defaults 35, 20 and 1000). Prints
+ * "fib_ms T ms", T the mean milliseconds of a warm tree; exits 1 on a
+ * wrong result, 2 on bad usage.
  */
 #include <gort.h>
 
@@ -88,34 +96,44 @@ static void pfib(void *arg)
 static int fib_main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 35;
-    if (argc > 3 || n < 1 || n > 50) {
-        fprintf(stderr, "usage: fib [N [CUTOFF]]  (N: 1..50, got '%s')\n", argc > 1 ? argv[1] : "");
+    if (argc > 4 || n < 1 || n > 50) {
+        fprintf(stderr, "usage: fib [N [CUTOFF [MS]]]  (N: 1..50, got '%s')\n", argc > 1 ? argv[1] : "");
         return 2;
     }
     if (argc > 2) {
         cutoff = atoi(argv[2]);
         if (cutoff < 1 || cutoff > 50) {
-            fprintf(stderr, "usage: fib [N [CUTOFF]]  (CUTOFF: 1..50, got '%s')\n", argv[2]);
+            fprintf(stderr, "usage: fib [N [CUTOFF [MS]]]  (CUTOFF: 1..50, got '%s')\n", argv[2]);
             return 2;
         }
     }
+    int ms = argc > 3 ? atoi(argv[3]) : 1000;
+    if (ms < 1 || ms > 600000) {
+        fprintf(stderr, "usage: fib [N [CUTOFF [MS]]]  (MS: 1..600000, got '%s')\n", argv[3]);
+        return 2;
+    }
     long want = fib(n);
-    int64_t elapsed = 0;
-    struct call root;
-    for (int run = 0; run < 2; run++) {      /* run 0 warms up the stack pool */
+    int64_t start = 0, elapsed = 0;
+    int trees = 0;
+    /* Tree 0 warms up the stack pool; then trees until ms have passed. */
+    for (int run = 0; run == 0 || elapsed < (int64_t)ms * 1000000; run++) {
         sync_waitgroup wg = SYNC_WAITGROUP_INIT;
-        root = (struct call){ n, 0, &wg };
+        struct call root = { n, 0, &wg };
         sync_wg_add(&wg, 1);
-        int64_t start = time_now();
+        if (run == 1)
+            start = time_now();
         go(pfib, &root);
         sync_wg_wait(&wg);
-        elapsed = time_now() - start;
+        if (root.res != want) {
+            fprintf(stderr, "fib(%d): got %ld, want %ld\n", n, root.res, want);
+            return 1;
+        }
+        if (run > 0) {
+            elapsed = time_now() - start;
+            trees++;
+        }
     }
-    if (root.res != want) {
-        fprintf(stderr, "fib(%d): got %ld, want %ld\n", n, root.res, want);
-        return 1;
-    }
-    printf("fib_ms %.1f ms\n", (double)elapsed / 1e6);
+    printf("fib_ms %.2f ms\n", (double)elapsed / 1e6 / trees);
     return 0;
 }
 

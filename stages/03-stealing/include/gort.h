@@ -50,9 +50,14 @@ void    goexit(void);                         /* runtime.Goexit: never returns *
 int64_t goid(void);                           /* id of the calling goroutine; main is 1 */
 int     runtime_gomaxprocs(int n);            /* n < 1 only queries; returns the previous
                                                  value; n >= 1 stops the world and resizes
-                                                 the set of Ps (from a goroutine only) */
-int     runtime_num_goroutine(void);
-int     runtime_num_cpu(void);
+                                                 the set of Ps (from a goroutine only), and
+                                                 from then on the runtime no longer updates
+                                                 it. Unset GOMAXPROCS: the affinity count
+                                                 lowered to the cgroup CPU limit, rechecked
+                                                 every second (Go 1.25; README) */
+int     runtime_num_goroutine(void);          /* the program's: not the runtime's own */
+int     runtime_num_cpu(void);                /* CPUs in the affinity mask at the first
+                                                 call (Go's NumCPU; no cgroup limit) */
 void    runtime_print_goroutines(FILE *out);  /* Go's SIGQUIT-style dump */
 int     runtime_leak_check(int64_t timeout_ns, FILE *report);
 

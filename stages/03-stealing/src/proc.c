@@ -1735,9 +1735,11 @@ int runtime_main_named(int (*main_fn)(int, char **), const char *name,
     newm(p0, false);
     unlock(&sched.lock);
     schedtrace_start();
+    maxprocs_start();            /* GOMAXPROCS follows the default (stage 02+) */
 
     notesleep(&sched.maindone);
 
+    maxprocs_stop();             /* before stopallm: it may start an M */
     bool joined = stopallm();
     schedtrace_stop();
     int code = __atomic_load_n(&sched.exit_code, __ATOMIC_RELAXED);
@@ -1767,6 +1769,9 @@ int runtime_gomaxprocs(int n)
     if (n < 1)
         return prev;
     mustbeinruntime("runtime_gomaxprocs(n > 0)");
+    lock(&sched.lock);
+    sched.customgomaxprocs = true;   /* no more updates of the default (maxprocs.c) */
+    unlock(&sched.lock);
     if (n > MAXGOMAXPROCS)
         n = MAXGOMAXPROCS;
     semacquire1(&worldsema, false, "stop the world");
@@ -1781,6 +1786,41 @@ int runtime_gomaxprocs(int n)
     }
     semrelease1(&worldsema, false);
     return prev;
+}
+
+/* The updater goroutine's resize to the default n (maxprocs.c; Go's
+ * updateMaxProcsGoroutine): as runtime_gomaxprocs, unless the program set
+ * GOMAXPROCS since the monitor looked (checked under worldsema, which
+ * orders this resize against the program's). */
+void updategomaxprocs(int32_t n)
+{
+    semacquire1(&worldsema, false, "stop the world");
+    lock(&sched.lock);
+    bool custom = sched.customgomaxprocs;
+    unlock(&sched.lock);
+    m *mp = getm();
+    if (!custom && n != sched.gomaxprocs) {
+        stoptheworld(mp);
+        lock(&sched.lock);
+        starttheworld(procresize(mp, n));
+        unlock(&sched.lock);
+        wakep();
+    }
+    semrelease1(&worldsema, false);
+}
+
+/* A goroutine of the runtime's own (maxprocs.c's updater), made by a thread
+ * that may be no M, onto the global queue. It is not counted in
+ * ngoroutines (Go's sched.ngsys): runtime_num_goroutine, leak checks and
+ * checkdead see the program's goroutines only; dumps skip it (Go's
+ * isSystemGoroutine). It must never exit. */
+g *newsystemproc(void (*fn)(void *), void *arg, const char *name)
+{
+    g *gp = newproc1(fn, arg, name, NULL, NULL, 0);
+    gp->system = true;
+    __atomic_sub_fetch(&sched.ngoroutines, 1, __ATOMIC_RELAXED);
+    globrunqput(gp);
+    return gp;
 }
 
 int runtime_num_goroutine(void)

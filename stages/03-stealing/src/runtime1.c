@@ -3,11 +3,17 @@
  * src/runtime/runtime1.go: parsedebugvars, and proc.go's reading of
  * GOMAXPROCS in schedinit).
  *
- *   GOMAXPROCS=N                      number of threads running goroutines
+ *   GOMAXPROCS=N                      number of threads running goroutines;
+ *                                     unset: defaultgomaxprocs (os_linux.c),
+ *                                     kept up to date (maxprocs.c); set: fixed
  *   GODEBUG=schedtrace=MS,scheddetail=1,asyncpreemptoff=1
+ *   GODEBUG=updatemaxprocs=0          no updates of the default (Go 1.25)
+ *   GODEBUG=containermaxprocs=0       the default leaves the cgroup CPU
+ *                                     limit out (Go 1.25)
  *   GODEBUG=schedseed=N               seed of every random choice (rand.c)
  *   GODEBUG=fakeclock=1               the fake clock (time_fake.c)
  *   GORT_TRACE=FILE                   Chrome Trace Event JSON
+ *   GORT_CGROUP_ROOT=DIR              a fake cgroup tree (os_linux.c; tests)
  *
  * A malformed value is never taken silently: gort names the variable, the
  * value and what it expected on stderr, and goes on with the default. (Go
@@ -80,6 +86,8 @@ static void godebugvar(const char *kv, size_t len)
         { "scheddetail", &debug.scheddetail, 1, "0 or 1" },
         { "asyncpreemptoff", &debug.asyncpreemptoff, 1, "0 or 1" },
         { "fakeclock", &debug.fakeclock, 1, "0 or 1" },
+        { "updatemaxprocs", &debug.updatemaxprocs, 1, "0 or 1" },
+        { "containermaxprocs", &debug.containermaxprocs, 1, "0 or 1" },
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         if (strlen(vars[i].name) != klen || memcmp(vars[i].name, kv, klen) != 0)
@@ -94,10 +102,15 @@ static void godebugvar(const char *kv, size_t len)
     }
 }
 
-/* Reads GODEBUG and GORT_TRACE into debug; returns GOMAXPROCS. */
+/* Reads GODEBUG, GORT_TRACE and GORT_CGROUP_ROOT into debug; returns
+ * GOMAXPROCS: the environment's, or the default for ncpu CPUs (Go's
+ * schedinit: defaultGOMAXPROCS, then GOMAXPROCS; debug.gomaxprocsenv is
+ * Go's sched.customGOMAXPROCS at startup). */
 int parseenv(int ncpu)
 {
     memset(&debug, 0, sizeof debug);
+    debug.updatemaxprocs = 1;           /* Go 1.25's defaults */
+    debug.containermaxprocs = 1;
     const char *s = getenv("GODEBUG");
     while (s && *s) {
         size_t len = strcspn(s, ",");
@@ -110,16 +123,24 @@ int parseenv(int ncpu)
     s = getenv("GORT_TRACE");
     if (s && *s)
         debug.tracefile = s;
+    s = getenv("GORT_CGROUP_ROOT");
+    if (s && *s)
+        debug.cgrouproot = s;
 
-    int procs = ncpu;
+    int def = defaultgomaxprocs(ncpu);
+    if (def > MAXGOMAXPROCS)
+        def = MAXGOMAXPROCS;
+    int procs = def;
     s = getenv("GOMAXPROCS");
     long v;
     if (s && *s) {
-        if (parseint(s, strlen(s), 1, MAXGOMAXPROCS, &v))
+        if (parseint(s, strlen(s), 1, MAXGOMAXPROCS, &v)) {
             procs = (int)v;
-        else
+            debug.gomaxprocsenv = true;
+        } else {
             fprintf(stderr, "gort: GOMAXPROCS=%s: expected an integer from 1 to %d; "
-                    "using %d (the number of CPUs)\n", s, MAXGOMAXPROCS, ncpu);
+                    "using %d (the default: the CPUs available)\n", s, MAXGOMAXPROCS, def);
+        }
     }
     return procs;
 }

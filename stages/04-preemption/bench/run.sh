@@ -19,13 +19,22 @@
 #     spawn_goroutine.go 884.4 ns
 #     spawn_goroutine.gort/go 0.92 ratio
 # Every metric is lower-is-better (a ratio under 1 means gort beat Go)
-# except skewed_efficiency, a fraction where higher is better. After both
-# GOMAXPROCS values come the derived lines
-#     fib_speedup.gort 1.95 x        time(P=1) / time(P=2) of the medians
+# except skewed_efficiency, a fraction where higher is better, and
+# fib_speedup. Each value is the median of 3 runs (park: 1), gort and Go
+# alternating.
+#
+# fib is measured in paired rounds instead (a "# fib" section): each round
+# runs bench/fib at GOMAXPROCS=1 and then 2, gort's pair and Go's pair
+# (which goes first alternates), each run timing about a second of fib(35)
+# trees at cutoff 20 in both languages. A round's speedup is its P=1 time
+# over its P=2 time; the lines are the medians over the rounds:
+#     fib_ms_p1.gort 12.10 ms        fib_ms_p2.gort 6.40 ms
+#     fib_speedup.gort 1.89 x        median of the rounds' speedups
+#     fib_speedup.gort-go -0.04 x    gort's minus Go's
+# Stage 03's target: gort's speedup within 0.05 of Go's in the same rounds
+# (ANCHORS.md: compare speedups at equal grain, in one run); and
 #     skewed_efficiency_p2.gort 0.97 fraction
-# with Go's beside them (ANCHORS.md: fib speedup >= 1.9x and skewed
-# efficiency >= 0.95 at P=2 are the targets).
-# Each value is the median of 3 runs (park: 1), gort and Go alternating.
+# at least 0.95 at P=2.
 #
 # Stage 04 adds a "# preemption" section at GOMAXPROCS=1: the sleeper
 # (1 ms sleeps beside a spinner with no calls: wake-up lateness p50, p99,
@@ -33,8 +42,9 @@
 # no preemption (asyncpreemptoff=1), async (signals, the default build) and
 # coop (the PREEMPT=coop build in BUILD-coop: every call runs the prologue
 # check), with coop/none and async/none ratios.
-# Progress goes to stderr. QUICK=1 divides every size by 10 (CI smoke runs);
-# REPEAT=N sets the number of runs of every workload.
+# Progress goes to stderr. QUICK=1 divides every size by 10 (CI smoke runs;
+# fib: 100 ms of trees a run); REPEAT=N sets the number of runs of every
+# workload, FIB_ROUNDS=N the rounds of fib (default 5).
 # GO_BENCH_DIR overrides where the Go twins' sources are.
 # Exit status: 0, or 1 if a benchmark failed (crashed, timed out, no output).
 
@@ -54,7 +64,6 @@ park:park:1000000:1
 gosched:gosched:1000000:3
 chan_pingpong:pingpong:1000000:3
 chan_buffered:buffered:10000000:3
-fib:fib:35:3
 skewed:skewed:4000:3
 syscall:syscall:2000000:3"
 
@@ -143,7 +152,6 @@ for p in 1 2; do
     echo "# GOMAXPROCS=$p"
     echo "$WORKLOADS" | while IFS=: read -r cname goname size reps; do
         n=$((size / div))
-        [ "$cname" = fib ] && [ "$div" != 1 ] && n=30   # fib(3) is no benchmark
         reps=${REPEAT:-$reps}
         : >"$TMP/gort"
         : >"$TMP/go"
@@ -168,17 +176,72 @@ for p in 1 2; do
     done
 done
 
-# ---- derived: fib's speedup, skewed's efficiency at P=2 ----------------------
-echo "# derived (stage 03 targets: fib_speedup >= 1.9, skewed_efficiency_p2 >= 0.95)"
+# ---- fib: paired rounds --------------------------------------------------------
+fibrounds=${FIB_ROUNDS:-5}
+fibms=1000
+[ "$div" != 1 ] && fibms=100
+echo "# fib(35), cutoff 20: $fibrounds rounds of GOMAXPROCS=1 then 2, each run ${fibms} ms of trees"
+[ -x "$BUILD/bench/fib" ] || { echo "FAILED: $BUILD/bench/fib not built" >&2; : >"$TMP/failed"; }
+: >"$TMP/fibr"
+r=1
+while [ "$r" -le "$fibrounds" ]; do
+    order="gort go"
+    [ $((r % 2)) = 0 ] && order="go gort"
+    for who in $order; do
+        for p in 1 2; do
+            : >"$TMP/fib1"
+            if [ "$who" = gort ] && [ -x "$BUILD/bench/fib" ]; then
+                echo "fib round $r/$fibrounds: gort, GOMAXPROCS=$p..." >&2
+                run_one fib1 "$p" "$BUILD/bench/fib" 35 20 "$fibms"
+            elif [ "$who" = go ] && [ -n "$GOBENCH" ]; then
+                echo "fib round $r/$fibrounds: go, GOMAXPROCS=$p..." >&2
+                run_one fib1 "$p" "$GOBENCH" fib 35 20 "$fibms"
+            fi
+            awk -v r="$r" -v w="$who" -v p="$p" '$1 == "fib_ms" { print r, w, p, $2 }' \
+                "$TMP/fib1" >>"$TMP/fibr"
+        done
+    done
+    r=$((r + 1))
+done
+awk '
+    function median(list,    a, k, i, j, t) {
+        k = split(list, a, " ")
+        for (i = 2; i <= k; i++)
+            for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+                t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+            }
+        return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+    }
+    { t[$1, $2, $3] = $4; if ($1 > nr) nr = $1 }
+    END {
+        split("gort go", who, " ")
+        for (i = 1; i <= 2; i++) {
+            w = who[i]; l1 = l2 = ls = ""
+            for (r = 1; r <= nr; r++) {
+                if ((r, w, 1) in t) l1 = l1 " " t[r, w, 1]
+                if ((r, w, 2) in t) l2 = l2 " " t[r, w, 2]
+                if (((r, w, 1) in t) && ((r, w, 2) in t) && t[r, w, 2] > 0) {
+                    s = t[r, w, 1] / t[r, w, 2]
+                    ls = ls " " s
+                    line[r] = line[r] sprintf(" %s %.2f/%.2f = %.2f", w, t[r, w, 1], t[r, w, 2], s)
+                }
+            }
+            if (l1 != "") printf "fib_ms_p1.%s %.2f ms\n", w, median(l1)
+            if (l2 != "") printf "fib_ms_p2.%s %.2f ms\n", w, median(l2)
+            if (ls != "") { sp[w] = median(ls); printf "fib_speedup.%s %.2f x\n", w, sp[w] }
+        }
+        if (("gort" in sp) && ("go" in sp))
+            printf "fib_speedup.gort-go %.2f x\n", sp["gort"] - sp["go"]
+        for (r = 1; r <= nr; r++)
+            if (line[r] != "") printf "# fib round %d:%s\n", r, line[r]
+    }' "$TMP/fibr"
+
+# ---- derived: skewed's efficiency at P=2 -----------------------------------------
+echo "# derived (stage 03 targets: fib_speedup.gort-go >= -0.05, skewed_efficiency_p2 >= 0.95)"
 [ -f "$TMP/medians" ] && awk '
     { v[$1, $2] = $3 }
     END {
         n = split("gort go", who, " ")
-        for (i = 1; i <= n; i++) {
-            w = who[i]
-            if (((1, "fib_ms." w) in v) && ((2, "fib_ms." w) in v) && v[2, "fib_ms." w] > 0)
-                printf "fib_speedup.%s %.2f x\n", w, v[1, "fib_ms." w] / v[2, "fib_ms." w]
-        }
         for (i = 1; i <= n; i++)
             if ((2, "skewed_efficiency." who[i]) in v)
                 printf "skewed_efficiency_p2.%s %s fraction\n", who[i], v[2, "skewed_efficiency." who[i]]

@@ -37,6 +37,9 @@
  *            When an idle M without a P ran the timers first, the woken
  *            Gs wait on the global queue: it preempts for them the same
  *            way (timerswoke).
+ *   GOMAXPROCS  once a second, sysmon computes the default again and
+ *            has the updater goroutine resize when it changed (maxprocs.c;
+ *            Go 1.25's sysmonUpdateGOMAXPROCS).
  *
  * Asking a G to stop sets gp->preempt. It is honoured in two ways.
  *
@@ -492,6 +495,7 @@ static void *sysmon(void *arg)
     (void)arg;
     int64_t delay = 0;
     int idle = 0;
+    int64_t lastmaxprocs = nanotime1();
     for (;;) {
         if (idle == 0)
             delay = SYSMON_MIN;
@@ -526,6 +530,10 @@ static void *sysmon(void *arg)
          * once it was, and a G blocked in libc (a plain read) got a signal
          * every 20 us. sysmonpreempt repeats a request that did not take
          * on a schedule of its own. */
+        if (now - lastmaxprocs >= MAXPROCS_PERIOD) {
+            lastmaxprocs = now;
+            sysmonupdategomaxprocs();        /* Go 1.25: maxprocs.c */
+        }
         int n = retake(now) + timerpreempt(now);
         idle = n > 0 ? 0 : idle + 1;
     }

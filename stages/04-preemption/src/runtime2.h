@@ -123,6 +123,8 @@ struct g {
     const char  *creator_file;
     int          creator_line;
     int64_t      parent_goid;   /* 0 for the main goroutine */
+    bool         system;        /* the runtime's own (maxprocs.c's updater):
+                                   not counted, not dumped; never exits */
 
     /* atomic: written by the G's owner, read by dumps and checkdead. */
     uint32_t     atomicstatus;
@@ -324,6 +326,8 @@ typedef struct schedt {
     uint32_t  needspinning;     /* a spinner found work but no idle P; atomic */
     int64_t   spinningns;       /* total time Ms spent spinning; atomic */
     note      stopnote;         /* the stopper sleeps here until stopwait == 0 */
+    bool      customgomaxprocs; /* GOMAXPROCS set by the environment or
+                                   runtime_gomaxprocs(n): no updates (maxprocs.c) */
 
     /* allp[0..gomaxprocs) are the Ps in use. The array has room for
      * MAXGOMAXPROCS; a P, once allocated, lives until the runtime exits
@@ -412,7 +416,9 @@ void    gort_gostart(void);
 /* os_linux.c */
 void    futexsleep(uint32_t *addr, uint32_t val, int64_t ns);
 void    futexwakeup(uint32_t *addr, uint32_t cnt);
-int     getncpu(void);
+int     getncpu(void);                     /* affinity count, once (NumCPU) */
+int     getproccount(void);                /* affinity count, now */
+int     defaultgomaxprocs(int cpus);       /* affinity and cgroup limit; cpus <= 0: now */
 void    minitsignals(m *mp);
 void    unminitsignals(m *mp);
 void    initsig(void);
@@ -488,9 +494,22 @@ typedef struct {
     bool     schedseedset;      /* GODEBUG=schedseed=N given (rand.c) */
     uint64_t schedseed;
     const char *tracefile;      /* GORT_TRACE */
+    int32_t  updatemaxprocs;    /* GODEBUG=updatemaxprocs=0 turns updates off */
+    int32_t  containermaxprocs; /* GODEBUG=containermaxprocs=0: no cgroup limit */
+    bool     gomaxprocsenv;     /* GOMAXPROCS=N given: no updates */
+    const char *cgrouproot;     /* GORT_CGROUP_ROOT (os_linux.c) */
 } debugvars;
 extern debugvars debug;
 int     parseenv(int ncpu);                 /* returns GOMAXPROCS */
+
+/* maxprocs.c: GOMAXPROCS follows the default while running */
+#define MAXPROCS_PERIOD (1000 * 1000 * 1000LL)   /* a look a second: Go's sysmon */
+void    maxprocs_start(void);              /* runtime_main, once the world runs */
+void    maxprocs_stop(void);
+void    sysmonupdategomaxprocs(void);      /* the monitor, once a second */
+/* proc.c, for maxprocs.c */
+g      *newsystemproc(void (*fn)(void *), void *arg, const char *name);
+void    updategomaxprocs(int32_t n);        /* the updater: resize unless custom */
 
 /* schedtrace.c */
 void    schedtrace_start(void);

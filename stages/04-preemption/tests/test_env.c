@@ -178,9 +178,11 @@ static void expect_default_run(const char *const *env, h_child *r)
               h_child_how(r, how, sizeof how), r->out, r->err);
 }
 
+/* containermaxprocs=0: from stage 02 the default also heeds a cgroup CPU
+ * limit (test_maxprocs.c), which a container running these tests may set. */
 Test(env, unset_gomaxprocs_means_num_cpu, .timeout = H_TIMEOUT)
 {
-    const char *env[] = { "GOMAXPROCS", NULL };
+    const char *env[] = { "GOMAXPROCS", "GODEBUG=containermaxprocs=0", NULL };
     h_child r;
     expect_default_run(env, &r);
     cr_assert(strstr(r.err, "GOMAXPROCS") == NULL, "unexpected complaint:\n%s", r.err);
@@ -193,7 +195,7 @@ Test(env, malformed_gomaxprocs_is_reported, .timeout = H_TIMEOUT)
     for (int i = 0; i < 3; i++) {
         char var[32];
         snprintf(var, sizeof var, "GOMAXPROCS=%s", bad[i]);
-        const char *env[] = { var, NULL };
+        const char *env[] = { var, "GODEBUG=containermaxprocs=0", NULL };
         h_child r;
         expect_default_run(env, &r);
         cr_assert(strstr(r.err, "GOMAXPROCS") != NULL,
