@@ -588,11 +588,23 @@ static void pstopped(p *pp)
 
 static m *newm(p *pp);
 
+/* The runtime is exiting and nobody will run pp again: the Gs on its
+ * queue never run (as in Go, where exit ends the process under every
+ * goroutine still alive), so they are dropped, and pp goes idle with the
+ * empty queue pidleput demands, where a stop-the-world still finds it.
+ * Under sched.lock; pp has no M, so nobody puts into its queue. */
+static void runqdrop(p *pp)
+{
+    while (runqget(pp) != NULL)
+        ;
+}
+
 /* Gives pp to an idle M, or to a new one (Go's startm). Under sched.lock. */
 static void startmlocked(p *pp)
 {
     if (__atomic_load_n(&sched.exiting, __ATOMIC_ACQUIRE)) {
-        pidleput(pp);            /* nobody will run it now */
+        runqdrop(pp);            /* nobody will run it now, nor its Gs */
+        pidleput(pp);
         return;
     }
     m *mp = mget();

@@ -620,12 +620,26 @@ static void stopspinning(m *mp)
     __atomic_add_fetch(&sched.spinningns, nanotime() - mp->spinstart, __ATOMIC_RELAXED);
 }
 
+/* The runtime is exiting and nobody will run pp again: the Gs on its
+ * queue never run (as in Go, where exit ends the process under every
+ * goroutine still alive), so they are dropped, and pp goes idle with the
+ * empty queue pidleput demands, where a stop-the-world still finds it.
+ * Under sched.lock; pp has no M, so nobody puts into its queue (a thief may
+ * still take some, by the same CAS). */
+static void runqdrop(p *pp)
+{
+    bool inherit;
+    while (runqget(pp, &inherit) != NULL)
+        ;
+}
+
 /* Gives pp to an idle M, or to a new one (Go's startm); a spinning M has
  * been counted in nmspinning by the caller. Under sched.lock. */
 static void startmlocked(p *pp, bool spinning)
 {
     if (__atomic_load_n(&sched.exiting, __ATOMIC_ACQUIRE)) {
-        pidleput(pp);            /* nobody will run it now */
+        runqdrop(pp);            /* nobody will run it now, nor its Gs */
+        pidleput(pp);
         if (spinning)
             __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
         return;
