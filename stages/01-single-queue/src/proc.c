@@ -736,35 +736,50 @@ static void main_goroutine(void *unused)
     notewakeup(&sched.maindone);
 }
 
-/* Wakes every idle M so it sees sched.exiting, then joins them all. Threads
- * still inside a goroutine that never reaches a scheduling point (stage 01
- * cannot preempt) get a grace period; false if any is still running. */
+/* How long stopallm waits for a thread still inside a goroutine. */
+#define STOPALLM_GRACE 1000000000LL
+
+/* pthread_timedjoin_np for at most ns: the deadline it takes is on the
+ * wall clock, so stopallm waits in short slices and measures its grace on
+ * the monotonic clock, which a step of the wall clock cannot cut short. */
+static int joinwithin(pthread_t t, int64_t ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t n = ts.tv_nsec + ns;
+    ts.tv_sec += n / 1000000000;
+    ts.tv_nsec = n % 1000000000;
+    return pthread_timedjoin_np(t, NULL, &ts);
+}
+
+/* Wakes every idle M so it sees sched.exiting, then joins them all. An M
+ * in the scheduler (no curg) is on its way out, since every wait there
+ * checks sched.exiting: it is waited for as long as the OS takes to run
+ * it (on a loaded machine, up to half a second for the M that ran main).
+ * Threads still inside a goroutine that never reaches a scheduling point
+ * (stage 01 cannot preempt) get a grace period; false if any is still
+ * running then. */
 static bool stopallm(void)
 {
-    lock(&sched.lock);
-    for (m *mp; (mp = mget()) != NULL;)
-        notewakeup(&mp->park);
-    unlock(&sched.lock);
-
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 1;
+    int64_t start = nanotime1();
     bool all = true;
     for (int32_t i = 0; i < sched.mcount; i++) {
         m *mp = &sched.allm[i];
         for (;;) {
-            int err = pthread_timedjoin_np(mp->thread, NULL, &deadline);
-            if (err == 0)
-                break;
-            if (err == ETIMEDOUT) {
-                all = false;
-                break;
-            }
-            /* An M can go idle again after our wake-up round: wake it. */
+            /* An M can go idle again after a wake-up round: wake them all
+             * each time. */
             lock(&sched.lock);
             for (m *w; (w = mget()) != NULL;)
                 notewakeup(&w->park);
             unlock(&sched.lock);
+            int err = joinwithin(mp->thread, 10 * 1000 * 1000);
+            if (err == 0)
+                break;
+            if (err == ETIMEDOUT && nanotime1() - start >= STOPALLM_GRACE &&
+                __atomic_load_n(&mp->curg, __ATOMIC_RELAXED) != NULL) {
+                all = false;     /* still inside its goroutine: left behind */
+                break;
+            }
         }
     }
     return all;

@@ -9,7 +9,9 @@
  *     an uncounted one is not seen, and the report says so when such a
  *     thread woke goroutines before; misuse of the pair dies with a clear
  *     message;
- *   - stage 02+: a goroutine waiting in a system call for such a thread
+ *   - an M that has left the scheduler but is slow to end its thread is
+ *     waited for, not left behind (stopallm's grace is for goroutines);
+ *   - stage 02+: a goroutine waiting in a system call for a plain thread
  *     counts as running (Go's rule); the last detach finds a deadlock when
  *     main is locked to its thread too; main returns while Ps still hold
  *     queued goroutines and a locked thread hands its P off (stoplockedm,
@@ -277,6 +279,37 @@ Test(foreign, attach_outside_runtime_main_is_refused, .timeout = H_TIMEOUT)
     cr_assert(strstr(r.err, "gort: runtime_thread_attach() called outside runtime_main") != NULL,
               "stderr:\n%s", r.err);
     h_child_free(&r);
+}
+
+/* ---- a thread slow to leave is waited for ----------------------------------- */
+
+static pthread_key_t ex_slow_key;
+
+/* Longer than stopallm's one-second grace, as a thread that the OS does not
+ * run for that long on a busy machine. */
+static void ex_slow_exit(void *v)
+{
+    (void)v;
+    usleep(1500 * 1000);
+}
+
+/* The M running main lingers in its thread's exit (a TLS destructor):
+ * it has left the scheduler, so runtime_main must wait for it, not leave
+ * it behind and refuse the next run. */
+static int ex_slow_main(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    CHECK_EQ(pthread_setspecific(ex_slow_key, &ex_slow_key), 0);
+    return 9;
+}
+
+Test(exit, thread_slow_to_leave_the_scheduler_is_waited_for, .timeout = H_TIMEOUT)
+{
+    cr_assert_eq(pthread_key_create(&ex_slow_key, ex_slow_exit), 0);
+    h_reset();
+    for (int r = 0; r < 2; r++)              /* the second would refuse to start */
+        cr_assert_eq(runtime_main(ex_slow_main, 0, NULL), 9);
+    h_assert_checks("exit/thread_slow_to_leave_the_scheduler_is_waited_for");
 }
 
 /* ---- stage 02+: a goroutine in a system call counts as running ---------------- */

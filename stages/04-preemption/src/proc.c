@@ -1768,16 +1768,33 @@ static void main_goroutine(void *unused)
     notewakeup(&sched.maindone);
 }
 
+/* How long stopallm waits for a thread still inside a goroutine. */
+#define STOPALLM_GRACE 1000000000LL
+
+/* pthread_timedjoin_np for at most ns: the deadline it takes is on the
+ * wall clock, so stopallm waits in short slices and measures its grace on
+ * the monotonic clock, which a step of the wall clock cannot cut short. */
+static int joinwithin(pthread_t t, int64_t ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t n = ts.tv_nsec + ns;
+    ts.tv_sec += n / 1000000000;
+    ts.tv_nsec = n % 1000000000;
+    return pthread_timedjoin_np(t, NULL, &ts);
+}
+
 /* Wakes every M so it sees sched.exiting, then joins them all, including
- * any started meanwhile. A thread inside a goroutine that never reaches a
- * scheduling point is preempted by sysmon meanwhile (stage 04); one
- * blocked in a system call gets a grace period; false if any is still
- * running. */
+ * any started meanwhile. An M in the scheduler (no curg) is on its way
+ * out, since every wait there checks sched.exiting: it is waited for as
+ * long as the OS takes to run it (on a loaded machine, up to half a second
+ * for the M that ran main). A thread inside a goroutine that never
+ * reaches a scheduling point is preempted by sysmon meanwhile (stage 04);
+ * one blocked in a system call gets a grace period; false if any is still
+ * running then. */
 static bool stopallm(void)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 1;
+    int64_t start = nanotime1();
     bool all = true;
     for (;;) {
         /* Under sched.lock: a sleeper checks exiting and clears its note in
@@ -1792,9 +1809,12 @@ static bool stopallm(void)
         unlock(&sched.lock);
         if (next == NULL)
             return all;
-        int err = pthread_timedjoin_np(next->thread, NULL, &deadline);
+        int err = joinwithin(next->thread, 10 * 1000 * 1000);
+        if (err == ETIMEDOUT && (nanotime1() - start < STOPALLM_GRACE ||
+                                 __atomic_load_n(&next->curg, __ATOMIC_RELAXED) == NULL))
+            continue;            /* wake them all again, and wait again */
         if (err == ETIMEDOUT)
-            all = false;
+            all = false;         /* still inside its goroutine: left behind */
         if (err == 0 || err == ETIMEDOUT) {
             lock(&sched.lock);
             next->joined = true;
