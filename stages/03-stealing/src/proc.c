@@ -1140,9 +1140,11 @@ static g *stoplockedm(m *mp)
 static void startlockedm(m *mp, g *gp)
 {
     m *lm = gp->lockedm;
-    if (lm == mp || lm->nextp != NULL)
-        gort_throw("startlockedm: locked to me, or M busy");
     lock(&sched.lock);
+    if (lm == mp || lm->nextp != NULL) {   /* nextp is sched.lock's */
+        unlock(&sched.lock);
+        gort_throw("startlockedm: locked to me, or M busy");
+    }
     sched.nmidlelocked--;        /* now, not when lm wakes: checkdead must
                                     not see every M idle in between */
     lm->nextp = releasep(mp);
