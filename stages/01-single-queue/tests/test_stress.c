@@ -13,6 +13,7 @@ static chan_t *fan[4];
 static sync_waitgroup prod_wg, cons_wg;
 static long long fan_sum[4];
 static long fan_count[4];
+static atomic_llong fan_goid[4];
 
 static void fan_producer(void *arg)
 {
@@ -29,6 +30,7 @@ static void fan_consumer(void *arg)
 {
     int me = (int)(intptr_t)arg;
     int v;
+    atomic_store(&fan_goid[me], goid());
     while (chan_recv(fan[me], &v)) {
         fan_sum[me] += v;
         fan_count[me]++;
@@ -47,10 +49,26 @@ GTEST(stress, ten_thousand_goroutines_fan_in)
         fan[i] = h_chan_int((size_t)i * 3);   /* caps 0, 3, 6, 9 */
         fan_sum[i] = 0;
         fan_count[i] = 0;
+        atomic_store(&fan_goid[i], 0);
     }
     sync_wg_add(&cons_wg, 4);
     for (intptr_t i = 0; i < 4; i++)
         go(fan_consumer, (void *)i);
+    /* Every consumer waits in chan_recv before the first select. Go's
+     * select chooses uniformly among the cases ready at that moment, and
+     * promises nothing for a case that is ready only now and then: the
+     * unbuffered channel's case is ready only while its consumer is
+     * parked, so a consumer slow to be scheduled could see every value go
+     * to the buffered channels. Ready at the start, each case stays ready
+     * until some select chooses it (an empty buffer cannot fill, a parked
+     * receiver cannot leave, without being chosen), so each select takes
+     * it with probability at least 1/4: a consumer left with nothing after
+     * n selects means a select that is not uniform, by (3/4)^n. */
+    for (int i = 0; i < 4; i++) {
+        REQUIRE(WAIT_UNTIL(atomic_load(&fan_goid[i]) != 0, 5000), "consumer %d never ran", i);
+        REQUIRE(h_wait_parked(atomic_load(&fan_goid[i]), "chan receive", 5000),
+                "consumer %d never waited in chan_recv", i);
+    }
     sync_wg_add(&prod_wg, (int)n);
     for (intptr_t i = 1; i <= n; i++)
         go(fan_producer, (void *)i);

@@ -119,8 +119,9 @@
  *   - mp->p == pp iff pp->m == mp iff pp is _Prunning.
  *   - A P is on sched.pidle iff _Pidle, and then its local queue and its
  *     runnext are empty.
- *   - When every M is idle, no G is runnable and no timer is pending, no
- *     goroutine can ever run again: checkdead reports the deadlock.
+ *   - When every M is idle, no G is runnable, no timer is pending and no
+ *     thread is counted by runtime_thread_attach, no goroutine can ever
+ *     run again: checkdead reports the deadlock.
  *     Under fakeclock=1, when a timer is pending then, checkdead moves the
  *     clock to it instead (time_fake.c).
  *   - Every random choice comes from fastrandn (rand.c), seeded per run.
@@ -146,6 +147,8 @@ static size_t allgcap;
 static __thread m *tls_m;
 static bool running;      /* a runtime_main is in progress */
 static bool poisoned;     /* a previous run left threads we could not join */
+static int32_t nforeign;  /* threads counted by runtime_thread_attach; sched.lock */
+static uint32_t foreignwoke;  /* atomic: a thread that is no M readied a G */
 static uint32_t worldsema = 1;   /* one stop-the-world at a time */
 
 static void *mstart(void *arg);
@@ -621,12 +624,26 @@ static void stopspinning(m *mp)
     __atomic_add_fetch(&sched.spinningns, nanotime() - mp->spinstart, __ATOMIC_RELAXED);
 }
 
+/* The runtime is exiting and nobody will run pp again: the Gs on its
+ * queue never run (as in Go, where exit ends the process under every
+ * goroutine still alive), so they are dropped, and pp goes idle with the
+ * empty queue pidleput demands, where a stop-the-world still finds it.
+ * Under sched.lock; pp has no M, so nobody puts into its queue (a thief may
+ * still take some, by the same CAS). */
+static void runqdrop(p *pp)
+{
+    bool inherit;
+    while (runqget(pp, &inherit) != NULL)
+        ;
+}
+
 /* Gives pp to an idle M, or to a new one (Go's startm); a spinning M has
  * been counted in nmspinning by the caller. Under sched.lock. */
 static void startmlocked(p *pp, bool spinning)
 {
     if (__atomic_load_n(&sched.exiting, __ATOMIC_ACQUIRE)) {
-        pidleput(pp);            /* nobody will run it now */
+        runqdrop(pp);            /* nobody will run it now, nor its Gs */
+        pidleput(pp);
         if (spinning)
             __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
         return;
@@ -887,6 +904,8 @@ void goready(g *gp)
 {
     casgstatus(gp, _Gwaiting, _Grunnable);
     m *mp = getm();
+    if (mp == NULL)              /* a thread that is no M: checkdead's hint */
+        __atomic_store_n(&foreignwoke, 1, __ATOMIC_RELAXED);
     if (trace_enabled && mp)
         trace_instant(mp, "ready", gp);
     markrunnable(gp);
@@ -1136,9 +1155,11 @@ static g *stoplockedm(m *mp)
 static void startlockedm(m *mp, g *gp)
 {
     m *lm = gp->lockedm;
-    if (lm == mp || lm->nextp != NULL)
-        gort_throw("startlockedm: locked to me, or M busy");
     lock(&sched.lock);
+    if (lm == mp || lm->nextp != NULL) {   /* nextp is sched.lock's */
+        unlock(&sched.lock);
+        gort_throw("startlockedm: locked to me, or M busy");
+    }
     sched.nmidlelocked--;        /* now, not when lm wakes: checkdead must
                                     not see every M idle in between */
     lm->nextp = releasep(mp);
@@ -1531,7 +1552,17 @@ static void schedule(m *mp)
 /* Called under sched.lock by an M going idle (Go's checkdead): when no M
  * is running (every one idle, or waiting for its locked G), no G is on a
  * run queue (an idle P's is empty) and no timer is pending, nothing can
- * ever wake anyone. */
+ * ever wake anyone.
+ *
+ * Nor can a thread that is no M while it is counted: a plain pthread that
+ * will call chan_try_send in a moment is invisible to the scheduler, so a
+ * program counts it (runtime_thread_attach) for as long as it may still
+ * wake a goroutine, and checkdead counts it as a running M, as Go counts
+ * a cgo program's extra M in mcount (which is why Go's detector never
+ * fires under cgo). An uncounted one is not seen: when every goroutine
+ * waits for it, the program is reported dead, as a Go program without cgo
+ * would be; the message says so if such a thread has woken a goroutine
+ * before. Why threads are not counted at their first call: HACKING.md. */
 static void checkdead(void)
 {
     if (__atomic_load_n(&sched.exiting, __ATOMIC_ACQUIRE))
@@ -1541,6 +1572,8 @@ static void checkdead(void)
         return;
     if (run < 0)
         gort_throw("checkdead: inconsistent M counts");
+    if (nforeign > 0)
+        return;                  /* it may still wake someone */
     if (ntimers() > 0) {
         /* fakeclock=1: nothing can run before the next timer, so the
          * clock jumps to it, and an idle P goes to an idle M (often the
@@ -1553,8 +1586,55 @@ static void checkdead(void)
     int32_t n = __atomic_load_n(&sched.ngoroutines, __ATOMIC_RELAXED);
     if (n == 0 && __atomic_load_n(&sched.maingoexit, __ATOMIC_RELAXED))
         gort_throw("no goroutines (main called runtime.Goexit) - deadlock!");
+    if (n > 0 && __atomic_load_n(&foreignwoke, __ATOMIC_RELAXED))
+        gort_throw("all goroutines are asleep - deadlock!\n\n"
+                   "gort: threads outside the runtime woke goroutines in this run, and "
+                   "none is counted now: count a thread that may still wake one with "
+                   "runtime_thread_attach (gort.h)");
     if (n > 0)
         gort_throw("all goroutines are asleep - deadlock!");
+}
+
+/* ---- threads that are no M: runtime_thread_attach --------------------- */
+
+/* Counts one thread that is no M and may still wake a goroutine: the
+ * caller, or a thread the caller is about to create (attaching before
+ * pthread_create leaves no moment where main could block uncounted).
+ * checkdead counts it as a running M until runtime_thread_detach. */
+void runtime_thread_attach(void)
+{
+    if (!__atomic_load_n(&running, __ATOMIC_ACQUIRE))
+        gort_fatal_outside("runtime_thread_attach()");
+    lock(&sched.lock);
+    nforeign++;
+    unlock(&sched.lock);
+}
+
+/* Ends one count. checkdead runs when an M goes idle; with the count back
+ * at 0 and every M idle already, none would run it again, so one is woken
+ * to look: it runs checkdead before it sleeps again, from an M, where the
+ * report can list the goroutines. Once main has returned the count no
+ * longer matters and the Ms are being joined: it only drops; after
+ * runtime_main has returned, nothing happens (a thread may end after
+ * main), but the next runtime_main must not have begun. */
+void runtime_thread_detach(void)
+{
+    if (!__atomic_load_n(&running, __ATOMIC_ACQUIRE))
+        return;                  /* the run is over: nothing left to count */
+    lock(&sched.lock);
+    if (nforeign == 0) {
+        unlock(&sched.lock);
+        gort_panic("runtime_thread_detach: no thread attached");
+    }
+    if (--nforeign == 0 && !__atomic_load_n(&sched.exiting, __ATOMIC_ACQUIRE) &&
+        sched.mcount - sched.nmidle - sched.nmidlelocked == 0) {
+        m *mp = mget();
+        if (mp != NULL)
+            notewakeup(&mp->park);
+        else                     /* every M waits for its locked G */
+            newm(NULL, false);
+    }
+    unlock(&sched.lock);
 }
 
 /* ---- threads ----------------------------------------------------------- */
@@ -1617,15 +1697,32 @@ static void main_goroutine(void *unused)
     notewakeup(&sched.maindone);
 }
 
+/* How long stopallm waits for a thread still inside a goroutine. */
+#define STOPALLM_GRACE 1000000000LL
+
+/* pthread_timedjoin_np for at most ns: the deadline it takes is on the
+ * wall clock, so stopallm waits in short slices and measures its grace on
+ * the monotonic clock, which a step of the wall clock cannot cut short. */
+static int joinwithin(pthread_t t, int64_t ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t n = ts.tv_nsec + ns;
+    ts.tv_sec += n / 1000000000;
+    ts.tv_nsec = n % 1000000000;
+    return pthread_timedjoin_np(t, NULL, &ts);
+}
+
 /* Wakes every M so it sees sched.exiting, then joins them all, including
- * any started meanwhile. Threads still inside a goroutine that never
+ * any started meanwhile. An M in the scheduler (no curg) is on its way
+ * out, since every wait there checks sched.exiting: it is waited for as
+ * long as the OS takes to run it (on a loaded machine, up to half a second
+ * for the M that ran main). Threads still inside a goroutine that never
  * reaches a scheduling point (stage 02 cannot preempt), or blocked in a
- * system call, get a grace period; false if any is still running. */
+ * system call, get a grace period; false if any is still running then. */
 static bool stopallm(void)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 1;
+    int64_t start = nanotime1();
     bool all = true;
     for (;;) {
         /* Under sched.lock: a sleeper checks exiting and clears its note in
@@ -1640,9 +1737,12 @@ static bool stopallm(void)
         unlock(&sched.lock);
         if (next == NULL)
             return all;
-        int err = pthread_timedjoin_np(next->thread, NULL, &deadline);
+        int err = joinwithin(next->thread, 10 * 1000 * 1000);
+        if (err == ETIMEDOUT && (nanotime1() - start < STOPALLM_GRACE ||
+                                 __atomic_load_n(&next->curg, __ATOMIC_RELAXED) == NULL))
+            continue;            /* wake them all again, and wait again */
         if (err == ETIMEDOUT)
-            all = false;
+            all = false;         /* still inside its goroutine: left behind */
         if (err == 0 || err == ETIMEDOUT) {
             lock(&sched.lock);
             next->joined = true;
@@ -1694,8 +1794,10 @@ int runtime_main_named(int (*main_fn)(int, char **), const char *name,
         fputs("gort: runtime_main: main_fn is NULL\n", stderr);
         exit(2);
     }
-    running = true;
+    __atomic_store_n(&running, true, __ATOMIC_RELEASE);
     memset(&sched, 0, sizeof sched);
+    nforeign = 0;
+    __atomic_store_n(&foreignwoke, 0, __ATOMIC_RELAXED);
     worldsema = 1;
     int32_t nprocs = parseenv(getncpu());
     if (nprocs > MAXGOMAXPROCS)
@@ -1746,14 +1848,14 @@ int runtime_main_named(int (*main_fn)(int, char **), const char *name,
     if (!joined) {
         /* Their goroutines still use the runtime's memory: keep it. */
         poisoned = true;
-        running = false;
+        __atomic_store_n(&running, false, __ATOMIC_RELEASE);
         return code;
     }
     trace_stop();
     uninitsig();
     freeall();
     faketimeinit(false);
-    running = false;
+    __atomic_store_n(&running, false, __ATOMIC_RELEASE);
     return code;
 }
 

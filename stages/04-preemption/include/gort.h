@@ -68,6 +68,23 @@ int     runtime_leak_check(int64_t timeout_ns, FILE *report);
  * 0 before the first run. (gort's addition; Go has no counterpart.) */
 uint64_t runtime_schedseed(void);
 
+/* Threads that are not goroutines (a plain pthread) may make the calls that
+ * need no goroutine, such as chan_try_send and chan_try_recv, but the
+ * runtime cannot see them: when every goroutine waits for one, it reports
+ * "all goroutines are asleep - deadlock!". runtime_thread_attach counts one
+ * such thread while it may still wake a goroutine: the caller, or a thread
+ * the caller is about to create (attach before pthread_create, so that no
+ * goroutine can block before the count); runtime_thread_detach ends one
+ * count once the thread is done. While any is counted no deadlock is
+ * reported (nor, under fakeclock=1, does the clock move); the last detach
+ * looks again, and reports one that is there. From any thread while a
+ * runtime_main runs; a detach after it has returned does nothing, but
+ * must come before the next runtime_main begins. (gort's addition: Go
+ * counts a cgo program's extra M, which keeps its detector quiet for the
+ * whole run.) */
+void    runtime_thread_attach(void);
+void    runtime_thread_detach(void);
+
 /* Stage 2+. runtime_lock_os_thread wires the calling goroutine to its thread
  * (nested calls need as many unlocks); a goroutine that exits while locked
  * takes its thread with it (Go 1.10+). */
