@@ -306,6 +306,11 @@ static bool preemptone(p *pp)
     if (gp == NULL)
         return false;                         /* in schedule(): stops by itself */
     __atomic_store_n(&gp->preempt, 1, __ATOMIC_RELAXED);
+    /* For the slice, not only for gp: gp may be parking right now, and the
+     * G that inherits its slice (runnext) would run on unasked. */
+    __atomic_store_n(&pp->preemptslice,
+                     PREEMPTSLICE | __atomic_load_n(&pp->schedtick, __ATOMIC_RELAXED),
+                     __ATOMIC_RELAXED);
     if (asyncpreempt && __atomic_exchange_n(&mp->signalpending, 1, __ATOMIC_ACQ_REL) == 0) {
         if (pthread_kill(mp->thread, SIGURG) != 0)
             __atomic_store_n(&mp->signalpending, 0, __ATOMIC_RELAXED);

@@ -1433,7 +1433,11 @@ static void execute(m *mp, g *gp, bool inherit)
     p *pp = mp->p;
     if (!inherit)
         __atomic_store_n(&pp->schedtick, pp->schedtick + 1, __ATOMIC_RELAXED);   /* scheddetail */
-    __atomic_store_n(&gp->preempt, 0, __ATOMIC_RELAXED);  /* stage 04: a new time slice */
+    /* Stage 04: a new time slice clears the request; an inherited slice
+     * keeps one made for it (p.preemptslice). */
+    bool want = inherit && __atomic_load_n(&pp->preemptslice, __ATOMIC_RELAXED) ==
+                           (PREEMPTSLICE | pp->schedtick);
+    __atomic_store_n(&gp->preempt, want, __ATOMIC_RELAXED);
     __atomic_store_n(&pp->nswitch, pp->nswitch + 1, __ATOMIC_RELAXED);
     if (trace_enabled)
         trace_gostart(mp, gp);

@@ -263,6 +263,13 @@ struct p {
 
     /* atomic counters, for metrics and schedtrace. */
     uint64_t  nswitch;          /* goroutines executed on this P */
+    /* atomic: stage 04, preempt.c. A preemption request is for the P's
+     * current slice: preemptone stores PREEMPTSLICE | schedtick here, and
+     * execute hands the request on to a G that inherits that slice (a
+     * runnext pair), else the request is lost whenever it reaches a G
+     * that has just parked. */
+    uint64_t  preemptslice;
+#define PREEMPTSLICE (1ULL << 32)   /* p.preemptslice: a request, for the slice in the low bits */
     uint64_t  ncreated;         /* goroutines created by Gs running here */
     uint64_t  nsteal;           /* successful runqsteal calls by this P */
     uint64_t  nstolen;          /* goroutines it took in them */
