@@ -5,7 +5,7 @@
 # and then, when `go` is on PATH, the identical Go program
 # (scripts/go-bench, built here into BUILD/go-bench) right after it, so the
 # two are measured on the same machine within seconds of each other.
-# The workloads are those of shared/ANCHORS.md: spawn 1M goroutines each
+# The workloads are those of the repository's REFERENCE.md: spawn 1M goroutines each
 # calling wg.Done; park 1M goroutines on one channel; two goroutines calling
 # Gosched; unbuffered ping-pong; a cap-128 channel carrying 10M ints.
 #

@@ -4,8 +4,9 @@
  * This header is the contract between a stage and every program written
  * against it (examples, labs, exercises, outside tests). Every stage keeps
  * all of it, with the same names and meaning; later stages only add.
- * The authoritative description is shared/API.md; the comments below are a
- * reminder, not a replacement. Where both are silent, gort does what Go does.
+ * The authoritative description is the repository's API.md (../../API.md
+ * from a stage); the comments below are a reminder, not a replacement.
+ * Where both are silent, gort does what Go does.
  *
  * Stage 01 (single global run queue) provides: boot and exit, goroutines,
  * channels and select, sync, time, context, and the observability calls.

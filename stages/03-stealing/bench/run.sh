@@ -5,7 +5,7 @@
 # and then, when `go` is on PATH, the identical Go program
 # (scripts/go-bench, built here into BUILD/go-bench) right after it, so the
 # two are measured on the same machine within seconds of each other.
-# The workloads are those of shared/ANCHORS.md: spawn 1M goroutines each
+# The workloads are those of the repository's REFERENCE.md: spawn 1M goroutines each
 # calling wg.Done; park 1M goroutines on one channel; two goroutines calling
 # Gosched; unbuffered ping-pong; a cap-128 channel carrying 10M ints;
 # parallel fib(35) with a goroutine per call above n=20; 4,000 skewed CPU
@@ -30,7 +30,7 @@
 #     fib_speedup.gort 1.89 x        median of the rounds' speedups
 #     fib_speedup.gort-go -0.04 x    gort's minus Go's
 # Stage 03's target: gort's speedup within 0.05 of Go's in the same rounds
-# (ANCHORS.md: compare speedups at equal grain, in one run); and
+# (REFERENCE.md: compare speedups at equal grain, in one run); and
 #     skewed_efficiency_p2.gort 0.97 fraction
 # at least 0.95 at P=2.
 # Progress goes to stderr. QUICK=1 divides every size by 10 (CI smoke runs;

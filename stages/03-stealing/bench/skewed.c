@@ -14,7 +14,7 @@
  *     efficiency = sum of the tasks' measured times / (P * wall)
  *
  * where wall runs from before the first spawn to the end of the wait
- * (ANCHORS.md: Go 0.985 at P=1, 0.955 at P=2). 1.0 means every P ran
+ * (REFERENCE.md: Go 0.985 at P=1, 0.955 at P=2). 1.0 means every P ran
  * tasks all the time; what is missing is time a P sat idle while work
  * waited elsewhere, plus the spawning and scheduling itself. A task never
  * blocks and never yields, so once it runs it keeps its P: a P that runs

@@ -23,7 +23,7 @@
  * goroutines created where the work is, each waiting for its two children:
  * a P that runs out of work can only get more by stealing from the P that
  * created it, so the speedup from GOMAXPROCS=1 to 2 is what stealing buys
- * (stage 02, which cannot steal, stays near 1x; ANCHORS.md: Go's 84 ms and
+ * (stage 02, which cannot steal, stays near 1x; REFERENCE.md: Go's 84 ms and
  * 42 ms, 2.0x). The leaves, fib(20) and below (about 30 us each), are
  * compiled code in both languages, so the ratio to Go is the compilers'
  * as much as the runtimes'.

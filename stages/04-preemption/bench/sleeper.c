@@ -1,7 +1,7 @@
 /*
  * bench/sleeper.c: how late does a 1 ms sleeper wake up at GOMAXPROCS=1
  * while another goroutine spins in a loop with no calls?
- * (shared/ANCHORS.md's sleeper workload; Go 1.19: p50 19.3 ms, p99 39.6 ms.)
+ * (the sleeper workload of REFERENCE.md, at the top of the repository; Go 1.19: p50 19.3 ms, p99 39.6 ms.)
  *
  * Go twin: scripts/go-bench (workload "sleeper"); the two are the same
  * program:
