@@ -51,9 +51,10 @@
  *   no safe point.
  *
  *   Asynchronous (Go 1.14), the protocol, x86-64:
- *     1. preemptone sets gp->preempt, then preemptM sends SIGURG to the M
- *        (pthread_kill), once: m->signalpending stays 1 until the handler
- *        runs, so a slow thread is not flooded.
+ *     1. preemptone sets gp->preempt under sched.lock, then, once the
+ *        lock is let go, preemptflush (Go's preemptM) sends SIGURG to the
+ *        M (pthread_kill), once: m->signalpending stays 1 until the
+ *        handler runs, so a slow thread is not flooded.
  *     2. The handler (on the M's sigaltstack) clears signalpending and
  *        reads the interrupted RIP and RSP from the ucontext.
  *     3. It checks that the point is async-safe: the interrupted code ran
@@ -123,7 +124,8 @@
  *
  * Invariants:
  *   - sysmon holds no P and no M; it takes sched.lock for each pass of
- *     retake and reads p->m and m->curg only under it.
+ *     retake and reads p->m and m->curg only under it, but sends no
+ *     signal under it (preemptflush).
  *   - A G runs gort_asyncPreempt only from the handler's step 4, and only
  *     in user code (gort_asyncPreempt2 checks): never twice nested (the
  *     trampoline is in gort_text), never in a signal handler.
@@ -296,7 +298,9 @@ static int64_t sysmonmax(void)
 }
 
 /* Asks the G running on pp to stop: the flag, and a signal unless async
- * preemption is off (Go's preemptone). Under sched.lock. */
+ * preemption is off (Go's preemptone). Under sched.lock; the signal itself
+ * is sent by preemptflush once the caller has let the lock go, so that
+ * pthread_kill (a system call) never lengthens a sched.lock hold. */
 static bool preemptone(p *pp)
 {
     m *mp = pp->m;
@@ -311,11 +315,23 @@ static bool preemptone(p *pp)
     __atomic_store_n(&pp->preemptslice,
                      PREEMPTSLICE | __atomic_load_n(&pp->schedtick, __ATOMIC_RELAXED),
                      __ATOMIC_RELAXED);
-    if (asyncpreempt && __atomic_exchange_n(&mp->signalpending, 1, __ATOMIC_ACQ_REL) == 0) {
-        if (pthread_kill(mp->thread, SIGURG) != 0)
+    if (asyncpreempt && __atomic_exchange_n(&mp->signalpending, 1, __ATOMIC_ACQ_REL) == 0)
+        __atomic_store_n(&mp->sigwant, 1, __ATOMIC_RELEASE);
+    return true;
+}
+
+/* Sends the signals preemptone asked for (Go's preemptM). Without
+ * sched.lock: Ms are never freed while the runtime runs, and sched.allm
+ * only grows (newm publishes with a release store), so the list can be
+ * walked as it is; the exchange makes each request one signal. */
+static void preemptflush(void)
+{
+    for (m *mp = __atomic_load_n(&sched.allm, __ATOMIC_ACQUIRE); mp; mp = mp->alllink) {
+        if (__atomic_load_n(&mp->sigwant, __ATOMIC_RELAXED) &&
+            __atomic_exchange_n(&mp->sigwant, 0, __ATOMIC_ACQ_REL) &&
+            pthread_kill(mp->thread, SIGURG) != 0)
             __atomic_store_n(&mp->signalpending, 0, __ATOMIC_RELAXED);
     }
-    return true;
 }
 
 /* sysmon's requests (retake's overrun, a due timer) to the G on pp, Go's
@@ -359,6 +375,8 @@ bool preemptall(void)
             any = true;
     }
     unlock(&sched.lock);
+    if (any)
+        preemptflush();
     return any;
 }
 
@@ -404,6 +422,7 @@ static int retake(int64_t now)
         lock(&sched.lock);
     }
     unlock(&sched.lock);
+    preemptflush();
     return n;
 }
 
@@ -492,6 +511,8 @@ static int timerpreempt(int64_t now)
         __atomic_store_n(&sysmonst.timerswoke, 1, __ATOMIC_RELAXED);   /* next tick */
     }
     unlock(&sched.lock);
+    if (acted)
+        preemptflush();
     return acted;
 }
 

@@ -1786,7 +1786,7 @@ static m *newm(p *pp, bool spinning)
     }
     mrandinit(mp);
     mp->alllink = sched.allm;
-    sched.allm = mp;
+    __atomic_store_n(&sched.allm, mp, __ATOMIC_RELEASE);   /* stage 04: preemptflush */
     sched.mcount++;
     pthread_attr_t attr;
     pthread_attr_init(&attr);

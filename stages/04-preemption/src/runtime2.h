@@ -200,6 +200,8 @@ struct m {
      * until the handler runs on this thread: one signal in flight per M
      * (Go's m.signalPending). */
     uint32_t  signalpending;
+    uint32_t  sigwant;          /* atomic: preemptone asked for a SIGURG under
+                                   sched.lock; preemptflush sends it after */
 
     /* Stage 04 (preempt.c): the signal mask the thread runs goroutines
      * with, read by minitsignals on the thread itself. The SIGURG handler
