@@ -16,7 +16,7 @@
  *   - a goroutine woken by a timer runs before the spinner preempted for
  *     it gets its P back, even with a 2 s time slice, and so does one
  *     that an idle M without a P woke;
- *   - system calls are lazy: short ones start no thread, a long one at
+ *   - system calls are lazy: short ones keep the P, a long one at
  *     GOMAXPROCS=1 is retaken by sysmon so others run.
  *
  * Build modes. The default build preempts with signals, and the tests
