@@ -195,10 +195,16 @@ for patchfile in ../solutions/bugs/[0-9][0-9]-*/*.patch; do
     fi
 done
 
-# Planted bugs that no test catches yet: listed on every run, not counted.
+# Planted bugs and broken answers that no test catches on every run yet:
+# listed on every run, not counted.
 for f in ../solutions/bugs/[0-9][0-9]-*/*.patch.uncaught; do
     [ -f "$f" ] || continue
     echo "note bug $(basename "$(dirname "$f")")/$(basename "$f" .patch.uncaught): no test catches it yet (see its header)"
+done
+for f in ../solutions/broken/[0-9][0-9]-*/*/*.patch.uncaught; do
+    [ -f "$f" ] || continue
+    d=${f#../solutions/broken/}
+    echo "note broken ${d%.patch.uncaught}: not caught on every run (see its header)"
 done
 
 echo "exercise integrity: $(( $(date +%s) - start )) s"
