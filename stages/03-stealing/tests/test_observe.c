@@ -365,16 +365,33 @@ static void ping(void *arg)
         chan_send(ch[1], &v);
 }
 
-GTEST(metrics, scheduling_latency_histogram)
+/* Round trips with ping until the latency histogram holds more than
+ * `above` samples; returns its total. The runtime samples one ready in 64
+ * on each M (or P), and the readies spread over as many of them as the
+ * scheduler likes, so no fixed count of round trips is sure to be
+ * sampled: 100 round trips (200 readies) over four Ms gave none, once, on
+ * the loaded CI machine. A runtime that records nothing still fails,
+ * after 20000 round trips. */
+static uint64_t pingpong_until_sampled(chan_t **ch, uint64_t above)
 {
-    sync_waitgroup wg = SYNC_WAITGROUP_INIT;
-    chan_t *ch[2] = { h_chan_int(0), h_chan_int(0) };
-    go(ping, ch);
-    for (int i = 0; i < 100; i++) {
+    metrics_sample s = { .name = M_LATENCIES };
+    uint64_t total = 0;
+    for (int i = 0; i < 20000; i++) {
         h_send_int(ch[0], i);
         CHECK_EQ(h_recv_int(ch[1]), i);
+        if (i % 50 == 49) {
+            metrics_read(&s, 1);
+            if (s.kind == METRIC_HIST && (total = hist_total(&s)) > above)
+                break;
+        }
     }
-    (void)wg;
+    return total;
+}
+
+GTEST(metrics, scheduling_latency_histogram)
+{
+    chan_t *ch[2] = { h_chan_int(0), h_chan_int(0) };
+    go(ping, ch);
     metrics_sample s = { .name = M_LATENCIES };
     metrics_read(&s, 1);
     CHECK_EQ(s.kind, METRIC_HIST);
@@ -388,14 +405,9 @@ GTEST(metrics, scheduling_latency_histogram)
                 unordered += !(hh->buckets[i] < hh->buckets[i + 1]);   /* n+1 boundaries */
             CHECK_EQ(unordered, 0);
             CHECK(hh->buckets[hh->n] > 0, "last boundary %g", hh->buckets[hh->n]);
-            uint64_t before = hist_total(&s);
+            uint64_t before = pingpong_until_sampled(ch, 0);
             CHECK_GT(before, 0);
-            for (int i = 0; i < 100; i++) {
-                h_send_int(ch[0], i);
-                h_recv_int(ch[1]);
-            }
-            metrics_read(&s, 1);
-            CHECK_GT(hist_total(&s), before);
+            CHECK_GT(pingpong_until_sampled(ch, before), before);
         }
     }
     chan_close(ch[0]);
