@@ -14,6 +14,9 @@
 //	gobench skewed   [N]  N CPU tasks of 50 us-1 ms spawned by one goroutine (stage 03 bench/skewed.c)
 //	gobench sleeper  [N]  N 1 ms sleeps beside a goroutine spinning with no calls (stage 04 bench/sleeper.c)
 //	gobench syscall  [N]  N getppid calls per P through syscall.Syscall, then RawSyscall (stage 04 bench/syscall.c)
+//	gobench timers   [N]  N timers made and stopped, then N resets and stops of one timer, per P (stage 05 bench/timers.c)
+//	gobench echoserver    the echo server of stage 05's echo benchmark: prints "port N", serves until killed
+//	                      (bench/echo_server.c; bench/echo_client.c drives both)
 //
 // Standard library only; build with GOFLAGS=-mod=mod and no network.
 package main
@@ -21,6 +24,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -39,6 +43,7 @@ func main() {
 		"pingpong": 1000000, "buffered": 10000000,
 		"fib": 35, "skewed": 4000,
 		"sleeper": 300, "syscall": 2000000,
+		"timers": 1000000, "echoserver": 1,
 	}
 	n, ok := defaults[os.Args[1]]
 	if !ok {
@@ -84,11 +89,15 @@ func main() {
 		sleeper(n)
 	case "syscall":
 		syscallBench(n)
+	case "timers":
+		timersBench(n)
+	case "echoserver":
+		echoServer()
 	}
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: gobench spawn|park|gosched|pingpong|buffered|fib|skewed|sleeper|syscall [N]  (fib: [N [CUTOFF [MS]]])")
+	fmt.Fprintln(os.Stderr, "usage: gobench spawn|park|gosched|pingpong|buffered|fib|skewed|sleeper|syscall|timers [N] | echoserver  (fib: [N [CUTOFF [MS]]])")
 	os.Exit(2)
 }
 
@@ -414,4 +423,77 @@ func syscallBench(n int64) {
 	fmt.Printf("syscall_call %.1f ns\n", call)
 	fmt.Printf("syscall_raw %.1f ns\n", raw)
 	fmt.Printf("syscall_bracket %.1f ns\n", call-raw)
+}
+
+// ---- timers (stage 05 bench/timers.c) ---------------------------------------
+
+// ns per (make a one-hour timer, stop it) and per (reset it, stop it), with
+// GOMAXPROCS goroutines at it at once, each on its own timers.
+func timersBench(n int64) {
+	procs := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	wg.Add(procs)
+	start := time.Now()
+	for i := 0; i < procs; i++ {
+		go func() {
+			for j := int64(0); j < n; j++ {
+				t := time.NewTimer(time.Hour)
+				t.Stop()
+			}
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+	made := float64(time.Since(start).Nanoseconds()) / float64(n)
+	wg.Add(procs)
+	start = time.Now()
+	for i := 0; i < procs; i++ {
+		go func() {
+			t := time.NewTimer(time.Hour)
+			for j := int64(0); j < n; j++ {
+				t.Reset(time.Hour)
+				t.Stop()
+			}
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+	reset := float64(time.Since(start).Nanoseconds()) / float64(n)
+	fmt.Printf("timer_new_stop %.1f ns\n", made)
+	fmt.Printf("timer_reset_stop %.1f ns\n", reset)
+}
+
+// ---- echoserver (stage 05 bench/echo_server.c) ------------------------------
+
+// A goroutine per connection that writes back what it reads, through Go's
+// netpoller; bench/echo_client.c is the load.
+func echoServer() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("port %d\n", ln.Addr().(*net.TCPAddr).Port)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		go func(c net.Conn) {
+			buf := make([]byte, 4096)
+			for {
+				n, err := c.Read(buf)
+				if n > 0 {
+					if _, werr := c.Write(buf[:n]); werr != nil {
+						break
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
+			c.Close()
+		}(c)
+	}
 }

@@ -42,6 +42,18 @@
 # no preemption (asyncpreemptoff=1), async (signals, the default build) and
 # coop (the PREEMPT=coop build in BUILD-coop: every call runs the prologue
 # check), with coop/none and async/none ratios.
+# Stage 05 adds timers (a timer made and stopped, and reset and stopped,
+# by every P at once: Go's time.NewTimer/Stop/Reset) to the workloads, and
+# an "# echo" section: at GOMAXPROCS 1 and 2, gort's echo server
+# (bench/echo_server.c), Go's (gobench echoserver) and the bare one-thread
+# epoll server (bench/epoll_echo.c, the floor), each driven for ECHO_SECS
+# seconds (5) by the same client (bench/echo_client.c: 100 connections,
+# 64-byte request and reply, 2 client threads). Per server: requests per
+# second (higher is better) and the server's CPU time per request (from
+# /proc, lower is better), the medians of the rounds, gort/go ratios and
+# gort's and Go's CPU per request over the floor's ("...gort/floor").
+# Then, once at GOMAXPROCS=1, each server's resident memory per idle
+# connection with 10,000 connections open (echo_idle_rss).
 # Progress goes to stderr. QUICK=1 divides every size by 10 (CI smoke runs;
 # fib: 100 ms of trees a run); REPEAT=N sets the number of runs of every
 # workload, FIB_ROUNDS=N the rounds of fib (default 5).
@@ -65,7 +77,8 @@ gosched:gosched:1000000:3
 chan_pingpong:pingpong:1000000:3
 chan_buffered:buffered:10000000:3
 skewed:skewed:4000:3
-syscall:syscall:2000000:3"
+syscall:syscall:2000000:3
+timers:timers:1000000:3"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/gort-bench.XXXXXX") || exit 2
 trap 'rm -rf "$TMP"' EXIT INT TERM
@@ -292,6 +305,75 @@ medians "$TMP/fibm" "$TMP/empty" | sed 's/\.gort / /' | tee "$TMP/fibmed"
 awk '$1 == "fib_ms.none" { n = $2 } $1 == "fib_ms.async" { a = $2 } $1 == "fib_ms.coop" { c = $2 }
      END { if (n > 0 && a > 0) printf "fib_ms.async/none %.2f ratio\n", a / n
            if (n > 0 && c > 0) printf "fib_ms.coop/none %.2f ratio\n", c / n }' "$TMP/fibmed"
+
+# ---- stage 05: the echo server, gort beside Go beside the epoll floor ----------
+# serve LABEL P SERVER...: start a server, run the client against it, stop it.
+# The client's lines go to $TMP/LABEL; CLIENTARGS says which client mode.
+serve() {
+    label=$1 p=$2
+    shift 2
+    GOMAXPROCS=$p "$@" >"$TMP/port" 2>"$TMP/serr" </dev/null &
+    spid=$!
+    port=""
+    w=0
+    while [ -z "$port" ] && [ "$w" -lt 100 ] && kill -0 "$spid" 2>/dev/null; do
+        sleep 0.05
+        port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' "$TMP/port")
+        w=$((w + 1))
+    done
+    if [ -z "$port" ]; then
+        echo "FAILED: GOMAXPROCS=$p $* printed no port" >&2
+        sed 's/^/    /' "$TMP/serr" | head -20 >&2
+        kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+        : >"$TMP/failed"
+        return 1
+    fi
+    # shellcheck disable=SC2086
+    run_one "$label" "$p" "$BUILD/bench/echo_client" $CLIENTARGS_MODE "$port" "$spid" $CLIENTARGS
+    kill "$spid" 2>/dev/null
+    wait "$spid" 2>/dev/null
+    return 0
+}
+
+secs=${ECHO_SECS:-5}
+[ "$div" != 1 ] && secs=1
+reps=${REPEAT:-3}
+for p in 1 2; do
+    echo "# echo: GOMAXPROCS=$p, 100 connections, 64-byte request and reply, ${secs} s a run"
+    : >"$TMP/gort"; : >"$TMP/go"; : >"$TMP/floor"
+    CLIENTARGS_MODE=rr CLIENTARGS="100 $secs 2"
+    r=1
+    while [ "$r" -le "$reps" ]; do
+        echo "GOMAXPROCS=$p echo ($r/$reps): gort..." >&2
+        serve gort "$p" "$BUILD/bench/echo_server"
+        if [ -n "$GOBENCH" ]; then
+            echo "GOMAXPROCS=$p echo ($r/$reps): go..." >&2
+            serve go "$p" "$GOBENCH" echoserver
+        fi
+        echo "GOMAXPROCS=$p echo ($r/$reps): epoll floor..." >&2
+        serve floor "$p" "$BUILD/bench/epoll_echo"
+        r=$((r + 1))
+    done
+    medians "$TMP/gort" "$TMP/go" | sed "s/^echo_\([a-z_]*\)\./echo_\1_p$p./" | tee "$TMP/echomed"
+    medians "$TMP/floor" "$TMP/empty" | sed "s/^echo_\([a-z_]*\)\.gort /echo_\1_p$p.floor /" | tee -a "$TMP/echomed"
+    awk -v p="$p" '{ v[$1] = $2 }
+        END { f = v["echo_cpu_per_req_p" p ".floor"]
+              if (f > 0) for (w in v) if (w ~ /^echo_cpu_per_req_p[0-9]+\.(gort|go)$/) {
+                  split(w, a, "."); printf "echo_cpu_per_req_p%s.%s/floor %.2f ratio\n", p, a[2], v[w] / f } }' \
+        "$TMP/echomed" | sort
+done
+
+n=$((10000 / div))
+echo "# echo: GOMAXPROCS=1, $n idle connections: server resident memory per connection"
+: >"$TMP/gort"; : >"$TMP/go"
+CLIENTARGS_MODE=idle CLIENTARGS="$n"
+echo "GOMAXPROCS=1 echo idle $n: gort..." >&2
+serve gort 1 "$BUILD/bench/echo_server"
+if [ -n "$GOBENCH" ]; then
+    echo "GOMAXPROCS=1 echo idle $n: go..." >&2
+    serve go 1 "$GOBENCH" echoserver
+fi
+medians "$TMP/gort" "$TMP/go"
 
 [ -f "$TMP/failed" ] && exit 1
 exit 0
