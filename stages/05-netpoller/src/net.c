@@ -274,6 +274,8 @@ int net_accept(int listen_fd)
     pollDesc *npd = fdregister(fd);
     if (npd == NULL)
         return seterr(errno);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);   /* Go's default */
     fdrelease(npd);
     return fd;
 }

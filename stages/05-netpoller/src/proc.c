@@ -1681,9 +1681,7 @@ static bool netpollblockm(m *mp)
             delay = 0;
     }
     __atomic_store_n(&sched.polluntil, when, __ATOMIC_RELAXED);
-    __atomic_store_n(&mp->blocked, 1, __ATOMIC_RELAXED);
-    g *list = netpoll(delay);
-    __atomic_store_n(&mp->blocked, 0, __ATOMIC_RELAXED);
+    g *list = netpoll(delay);    /* not m.blocked: that is a note sleep */
     __atomic_store_n(&sched.polluntil, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&sched.lastpoll, nanotime1(), __ATOMIC_SEQ_CST);
     lock(&sched.lock);

@@ -84,7 +84,7 @@ typedef struct {
 static void reader_fn(void *arg)
 {
     reader *rd = arg;
-    rd->id = goid();
+    __atomic_store_n(&rd->id, goid(), __ATOMIC_RELEASE);
     int64_t t0 = time_now();
     rd->r = net_read(rd->fd, rd->buf, sizeof rd->buf);
     rd->took = time_now() - t0;
@@ -480,8 +480,8 @@ GTEST(deadline, fires_and_a_passed_one_fails_at_once)
     int a, b;
     tcp_pair(&a, &b);
     char c;
-    CHECK_EQ(net_set_deadline(b, time_now() + H_MS(50)), 0);
     int64_t t0 = time_now();
+    CHECK_EQ(net_set_deadline(b, t0 + H_MS(50)), 0);
     CHECK_EQ(net_read(b, &c, 1), -ETIMEDOUT);
     int64_t took = time_now() - t0;
     CHECK_GE(took, H_MS(50));
@@ -530,10 +530,11 @@ GTEST(deadline, cleared_while_blocked)
     int a, b;
     tcp_pair(&a, &b);
     reader rd;
-    CHECK_EQ(net_set_deadline(b, time_now() + H_MS(100)), 0);
+    int64_t old = time_now() + H_MS(300) * H_SLOW;
+    CHECK_EQ(net_set_deadline(b, old), 0);
     start_reader(&rd, b);
     CHECK_EQ(net_set_deadline(b, 0), 0);
-    time_sleep(H_MS(250));               /* well past the old deadline */
+    time_sleep(old + H_MS(150) - time_now());   /* well past the old deadline */
     CHECK((chan_len(rd.done)) == (0), "the reader woke though its deadline was cleared");
     CHECK_EQ(net_write(a, "hello", 5), 5);
     wait_reader(&rd);
@@ -593,8 +594,8 @@ GTEST(deadline, on_a_blocked_write)
     setbufs(b, 0, 16 << 10);
     size_t n = 8 << 20;
     char *buf = calloc(1, n);
-    CHECK_EQ(net_set_deadline(a, time_now() + H_MS(100)), 0);
     int64_t t0 = time_now();
+    CHECK_EQ(net_set_deadline(a, t0 + H_MS(100)), 0);
     CHECK_EQ(net_write(a, buf, n), -ETIMEDOUT);     /* nobody reads b */
     CHECK_GE(time_now() - t0, H_MS(100));
     free(buf);
@@ -615,8 +616,8 @@ GTEST(deadline, on_accept)
 {
     int l = net_listen("127.0.0.1:0", 4);
     REQUIRE(l >= 0);
-    CHECK_EQ(net_set_deadline(l, time_now() + H_MS(50)), 0);
     int64_t t0 = time_now();
+    CHECK_EQ(net_set_deadline(l, t0 + H_MS(50)), 0);
     CHECK_EQ(net_accept(l), -ETIMEDOUT);
     CHECK_GE(time_now() - t0, H_MS(50));
     CHECK_EQ(net_set_deadline(l, 0), 0);
@@ -641,7 +642,7 @@ typedef struct {
 static void blocked_writer(void *arg)
 {
     blocked_op *w = arg;
-    w->id = goid();
+    __atomic_store_n(&w->id, goid(), __ATOMIC_RELEASE);
     size_t n = 8 << 20;
     char *buf = calloc(1, n);
     w->r = net_write(w->fd, buf, n);
@@ -652,7 +653,7 @@ static void blocked_writer(void *arg)
 static void blocked_acceptor(void *arg)
 {
     blocked_op *w = arg;
-    w->id = goid();
+    __atomic_store_n(&w->id, goid(), __ATOMIC_RELEASE);
     w->r = net_accept(w->fd);
     h_send_int(w->done, 1);
 }
@@ -782,7 +783,8 @@ GTEST(reuse, a_closed_descriptors_deadline_and_waiter_never_touch_the_new_one)
         tcp_pair(&a, &b);
         /* A reader parked on b with a deadline 100 ms away; close b. */
         reader old;
-        CHECK_EQ(net_set_deadline(b, time_now() + H_MS(100)), 0);
+        int64_t olddl = time_now() + H_MS(300) * H_SLOW;
+        CHECK_EQ(net_set_deadline(b, olddl), 0);
         start_reader(&old, b);
         int oldfd = b;
         CHECK_EQ(net_close(b), 0);
@@ -799,7 +801,7 @@ GTEST(reuse, a_closed_descriptors_deadline_and_waiter_never_touch_the_new_one)
         /* Its reader waits past the old deadline, untouched. */
         reader fresh;
         start_reader(&fresh, newfd);
-        time_sleep(H_MS(250));
+        time_sleep(olddl + H_MS(150) - time_now());   /* past the old deadline */
         CHECK((chan_len(fresh.done)) == (0), "round %d: a stale deadline woke the new socket's reader", round);
         /* Data on the old connection's peer wakes nobody here either. */
         net_write(a, "zz", 2);
