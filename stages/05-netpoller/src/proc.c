@@ -141,6 +141,9 @@
  *     run again: checkdead reports the deadlock.
  *     Under fakeclock=1, when a timer is pending then, checkdead moves the
  *     clock to it instead (time_fake.c).
+ *   - Stage 05: at most one M blocks in netpoll, and sched.lastpoll == 0
+ *     exactly while one does; that M holds no P and is not idle, so
+ *     checkdead does not run while goroutines wait on sockets.
  *   - Every random choice comes from fastrandn (rand.c), seeded per run.
  *   - Code that may run on either side of a switch reads the current M
  *     through getm() each time, never from a cached TLS address: the G may
