@@ -505,10 +505,11 @@ GTEST(deadline, extended_and_shortened_while_blocked)
     int a, b;
     tcp_pair(&a, &b);
     reader rd;
-    /* Extended: set for 100 ms, moved to 400 ms while the reader waits. */
+    /* Extended: the reader waits; a deadline 100 ms away is set, then
+     * moved to 400 ms (both while it waits: no race with its parking). */
+    start_reader(&rd, b);
     int64_t t0 = time_now();
     CHECK_EQ(net_set_deadline(b, t0 + H_MS(100) * H_SLOW), 0);
-    start_reader(&rd, b);
     CHECK_EQ(net_set_deadline(b, t0 + H_MS(400) * H_SLOW), 0);
     wait_reader(&rd);
     CHECK_EQ(rd.r, -ETIMEDOUT);
@@ -530,9 +531,9 @@ GTEST(deadline, cleared_while_blocked)
     int a, b;
     tcp_pair(&a, &b);
     reader rd;
+    start_reader(&rd, b);
     int64_t old = time_now() + H_MS(300) * H_SLOW;
     CHECK_EQ(net_set_deadline(b, old), 0);
-    start_reader(&rd, b);
     CHECK_EQ(net_set_deadline(b, 0), 0);
     time_sleep(old + H_MS(150) - time_now());   /* well past the old deadline */
     CHECK((chan_len(rd.done)) == (0), "the reader woke though its deadline was cleared");
@@ -781,11 +782,11 @@ GTEST(reuse, a_closed_descriptors_deadline_and_waiter_never_touch_the_new_one)
     for (int round = 0; round < 5; round++) {
         int a, b;
         tcp_pair(&a, &b);
-        /* A reader parked on b with a deadline 100 ms away; close b. */
+        /* A reader parked on b, a deadline 300 ms away; close b. */
         reader old;
+        start_reader(&old, b);
         int64_t olddl = time_now() + H_MS(300) * H_SLOW;
         CHECK_EQ(net_set_deadline(b, olddl), 0);
-        start_reader(&old, b);
         int oldfd = b;
         CHECK_EQ(net_close(b), 0);
         wait_reader(&old);
