@@ -18,6 +18,9 @@
  * descriptor's number is not reused while a call may still make a system
  * call on it, and a call that looks it up after net_close gets EBADF, or
  * the new socket's pollDesc once the number is reused (as with close(2)).
+ * A socket closed with close(2) instead of net_close is found when the
+ * kernel hands its number to the next socket the API opens: the old
+ * pollDesc is then orphaned (its calls end with EBADF) and replaced.
  * One reader (read, accept) and one writer (write, connect) use a socket
  * at a time: a second parks on pollDesc.rmu / wmu until the first is done.
  *
@@ -74,12 +77,15 @@ static void fdrelease(pollDesc *pd)
 {
     lock(&pd->lock);
     bool last = --pd->refs == 0 && __atomic_load_n(&pd->closing, __ATOMIC_SEQ_CST);
+    bool orphan = pd->orphan;
     unlock(&pd->lock);
     if (!last)
         return;
     deltimer(&pd->dt);
-    netpollclose(pd->fd);
-    close(pd->fd);
+    if (!orphan) {               /* an orphan's number is another socket's now */
+        netpollclose(pd->fd);
+        close(pd->fd);
+    }
     pdfree(pd);
 }
 
@@ -103,10 +109,23 @@ static pollDesc *fdregister(int fd)
             fdtab = t;
             fdtablen = n;
         }
-        if (fdtab[fd] != NULL)
-            gort_throw("net: descriptor registered twice (closed behind the runtime's back?)");
+        /* Still in the table: the program closed the old socket with
+         * close(2), not net_close, and the kernel reused its number. The
+         * old pollDesc is orphaned: its calls end with EBADF, and its last
+         * reference leaves the number (now this socket's) alone. */
+        pollDesc *old = fdtab[fd];
+        if (old != NULL) {
+            lock(&old->lock);
+            old->orphan = true;
+            old->refs++;
+            unlock(&old->lock);
+        }
         fdtab[fd] = pd;
         unlock(&fdlock);
+        if (old != NULL) {
+            netpollevict(old);
+            fdrelease(old);
+        }
         return pd;
     }
     pdfree(pd);

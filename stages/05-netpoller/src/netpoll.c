@@ -138,6 +138,7 @@ pollDesc *pdalloc(int fd)
     __atomic_store_n(&pd->closing, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&pd->deadline, 0, __ATOMIC_SEQ_CST);
     pd->refs = 1;
+    pd->orphan = false;
     pd->dt.idx = -1;
     pd->dt.f = netpolldeadline;
     pd->dt.arg = pd;

@@ -30,6 +30,9 @@ struct pollDesc {
     mutex       lock;           /* guards refs; held across the deadline's
                                    modtimer (order: pd.lock -> timers.lock) */
     int32_t     refs;           /* API calls using fd now (Go's fdMutex count) */
+    bool        orphan;         /* fd was closed behind the API's back and the
+                                   number reused: the last reference must not
+                                   close it (net.c: fdregister); pd.lock */
     timer       dt;             /* the deadline timer: netpolldeadline */
 
     /* One reader (read, accept) and one writer (write, connect) at a

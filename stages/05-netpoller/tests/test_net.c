@@ -818,6 +818,32 @@ GTEST(reuse, a_closed_descriptors_deadline_and_waiter_never_touch_the_new_one)
     }
 }
 
+/* Misuse: a socket closed with close(2), not net_close, while a goroutine
+ * waits on it. When the kernel reuses the number for the next socket the
+ * API opens, the old waiter gets -EBADF and the new socket works. */
+GTEST(reuse, a_descriptor_closed_behind_the_runtimes_back)
+{
+    int a, b;
+    tcp_pair(&a, &b);
+    reader old;
+    start_reader(&old, b);
+    int oldfd = b;
+    CHECK_EQ(close(b), 0);               /* misuse */
+    int c, d;
+    tcp_pair(&c, &d);
+    CHECK(c == oldfd || d == oldfd, "descriptor %d was not reused (%d, %d)", oldfd, c, d);
+    wait_reader(&old);
+    CHECK_EQ(old.r, -EBADF);
+    CHECK_EQ(net_write(c, "ok", 2), 2);
+    char buf[2];
+    CHECK_EQ(read_full(d, buf, 2), 2);
+    CHECK(memcmp(buf, "ok", 2) == 0);
+    CHECK_EQ(net_close(c), 0);
+    CHECK_EQ(net_close(d), 0);
+    CHECK_EQ(net_close(a), 0);
+    CHECK_EQ(net_close(oldfd), -EBADF);  /* both numbers are free again */
+}
+
 /* ---- deadlock detection --------------------------------------------------------- */
 
 static void *raw_client(void *arg)
