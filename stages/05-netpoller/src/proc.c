@@ -785,8 +785,10 @@ void timers_changed(void)
 {
     sysmontimer();               /* stage 04: sysmon sleeps until it too */
     /* Stage 05: an M blocked in netpoll sleeps until the timer it saw;
-     * break its poll so it waits for this one (Go's wakeNetPoller). The
-     * fence pairs with findrunnable's between lastpoll and timer0when. */
+     * break its poll so it waits for this one (Go's wakeNetPoller; Go
+     * breaks only when the new timer is earlier than the poll's end,
+     * gort whenever a new earliest timer is added while one polls). The
+     * fence pairs with netpollblockm's between lastpoll and timer0when. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (__atomic_load_n(&sched.lastpoll, __ATOMIC_SEQ_CST) == 0) {
         netpollBreak();
@@ -1683,9 +1685,7 @@ static bool netpollblockm(m *mp)
         if (delay < 0 || faketime_enabled())
             delay = 0;
     }
-    __atomic_store_n(&sched.polluntil, when, __ATOMIC_RELAXED);
     g *list = netpoll(delay);    /* not m.blocked: that is a note sleep */
-    __atomic_store_n(&sched.polluntil, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&sched.lastpoll, nanotime1(), __ATOMIC_SEQ_CST);
     lock(&sched.lock);
     p *pp = sched.gcwaiting ? NULL : pidleget();

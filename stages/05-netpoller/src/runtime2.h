@@ -369,12 +369,10 @@ typedef struct schedt {
     uint64_t  npreemptasync;    /* taken by the SIGURG handler (asyncPreempt) */
     uint64_t  npreemptrefused;  /* signal arrived at an unsafe PC: retried later */
 
-    /* Stage 05 (netpoll.c), atomic: when the network was last polled
-     * (nanotime1), 0 while an M blocks in netpoll (only one does); and
-     * when that M's poll ends (0: never), so that an earlier timer breaks
-     * it (Go's sched.lastpoll, sched.pollUntil). */
+    /* Stage 05 (proc.c, preempt.c), atomic: when the network was last
+     * polled (nanotime1), 0 while an M blocks in netpoll (only one does):
+     * Go's sched.lastpoll. */
     int64_t   lastpoll;
-    int64_t   polluntil;
 } schedt;
 
 extern schedt sched;

@@ -511,9 +511,13 @@ GTEST(deadline, extended_and_shortened_while_blocked)
     int64_t t0 = time_now();
     CHECK_EQ(net_set_deadline(b, t0 + H_MS(100) * H_SLOW), 0);
     CHECK_EQ(net_set_deadline(b, t0 + H_MS(400) * H_SLOW), 0);
+    /* A stall of 100 ms between the two calls (a loaded machine) lets the
+     * first deadline pass first: then only the result is checked. */
+    bool intime = time_now() < t0 + H_MS(100) * H_SLOW;
     wait_reader(&rd);
     CHECK_EQ(rd.r, -ETIMEDOUT);
-    CHECK_GE(time_now() - t0, H_MS(400) * H_SLOW);
+    if (intime)
+        CHECK_GE(time_now() - t0, H_MS(400) * H_SLOW);
     /* Shortened: 60 s, moved to now while it waits. */
     CHECK_EQ(net_set_deadline(b, time_now() + H_SEC(60)), 0);
     start_reader(&rd, b);
@@ -535,12 +539,18 @@ GTEST(deadline, cleared_while_blocked)
     int64_t old = time_now() + H_MS(300) * H_SLOW;
     CHECK_EQ(net_set_deadline(b, old), 0);
     CHECK_EQ(net_set_deadline(b, 0), 0);
+    bool intime = time_now() < old;      /* else a stall let it fire first */
     time_sleep(old + H_MS(150) - time_now());   /* well past the old deadline */
-    CHECK((chan_len(rd.done)) == (0), "the reader woke though its deadline was cleared");
+    if (intime)
+        CHECK((chan_len(rd.done)) == (0), "the reader woke though its deadline was cleared");
     CHECK_EQ(net_write(a, "hello", 5), 5);
     wait_reader(&rd);
-    CHECK_EQ(rd.r, 5);
-    CHECK(memcmp(rd.buf, "hello", 5) == 0);
+    if (intime) {
+        CHECK_EQ(rd.r, 5);
+        CHECK(memcmp(rd.buf, "hello", 5) == 0);
+    } else {
+        CHECK(rd.r == 5 || rd.r == -ETIMEDOUT, "read returned %zd", rd.r);
+    }
     net_close(a);
     net_close(b);
 }
@@ -789,8 +799,12 @@ GTEST(reuse, a_closed_descriptors_deadline_and_waiter_never_touch_the_new_one)
         CHECK_EQ(net_set_deadline(b, olddl), 0);
         int oldfd = b;
         CHECK_EQ(net_close(b), 0);
+        bool intime = time_now() < olddl;    /* else a stall let it fire first */
         wait_reader(&old);
-        CHECK_EQ(old.r, -EBADF);         /* the close, not the deadline */
+        if (intime)
+            CHECK_EQ(old.r, -EBADF);     /* the close, not the deadline */
+        else
+            CHECK(old.r == -EBADF || old.r == -ETIMEDOUT, "read returned %zd", old.r);
         /* The kernel hands out the lowest free number: b's, now. */
         int c, d;
         tcp_pair(&c, &d);
@@ -903,6 +917,59 @@ Test(dead, waiting_on_a_channel_with_an_idle_listener_open_is_deadlocked, .timeo
                       "fatal error: all goroutines are asleep - deadlock!", 1);
     cr_assert(strstr(r.err, "goroutine 1 [chan receive") != NULL, "stderr:\n%s", r.err);
     h_child_free(&r);
+}
+
+/* ---- the poller in the scheduler ---------------------------------------------- */
+
+static atomic_int busy_stop;
+static atomic_long busy_spins;
+__attribute__((noinline, noipa)) static void busy_step(void) { atomic_fetch_add(&busy_spins, 1); }
+
+static void busy_spinner(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&busy_stop))
+        busy_step();                     /* a call: a safe point under PREEMPT=coop too */
+}
+
+static void *late_writer(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    usleep(50 * 1000);
+    ssize_t w = write(fd, "!", 1);       /* a plain write: the runtime does not see it */
+    (void)w;
+    return NULL;
+}
+
+/* Every P runs a goroutine that never blocks, so no M looks for work and
+ * none waits in netpoll: sysmon's poll (nobody polled for 10 ms) finds
+ * the socket ready, and the reader runs within a few time slices. */
+GTEST(sched, a_ready_socket_is_noticed_while_every_p_is_busy)
+{
+    int a, b;
+    tcp_pair(&a, &b);
+    atomic_store(&busy_stop, 0);
+    int procs = runtime_gomaxprocs(0);
+    for (int i = 0; i < procs; i++)
+        go(busy_spinner, NULL);
+    reader rd;
+    start_reader(&rd, b);
+    long spins0 = atomic_load(&busy_spins);
+    time_sleep(H_MS(20));                /* the spinners hold every P */
+    CHECK_GT(atomic_load(&busy_spins), spins0);
+    pthread_t t;
+    int64_t t0 = time_now();
+    CHECK_EQ(pthread_create(&t, NULL, late_writer, (void *)(intptr_t)a), 0);
+    h_recv_int(rd.done);
+    int64_t took = time_now() - t0;
+    atomic_store(&busy_stop, 1);
+    pthread_join(t, NULL);
+    chan_free(rd.done);
+    CHECK_EQ(rd.r, 1);
+    CHECK(took < H_SEC(1) * H_SLOW, "the reader ran %.1f ms after the write",
+          (double)(took - H_MS(50)) / 1e6);
+    net_close(a);
+    net_close(b);
 }
 
 /* ---- observe ------------------------------------------------------------------------ */
