@@ -95,7 +95,7 @@ void netpollclose(int fd)
  * break is pending: the blocked poll consumes it and clears wakesig. */
 void netpollBreak(void)
 {
-    if (epfd < 0)
+    if (!netpollinited())        /* acquire: epfd and evfd are set */
         return;
     uint32_t zero = 0;
     if (!__atomic_compare_exchange_n(&wakesig, &zero, 1, false, __ATOMIC_ACQ_REL,
@@ -118,7 +118,7 @@ void netpollBreak(void)
  * proc.c, makes them runnable). */
 g *netpoll(int64_t delay)
 {
-    if (epfd < 0)
+    if (!netpollinited())
         return NULL;
     int waitms;
     if (delay < 0)
