@@ -161,6 +161,22 @@ chan_t    *context_done(context_t *ctx);
 int        context_err(context_t *ctx);
 void       context_free(context_t *ctx);
 
+/* ---- sockets (stage 5+) --------------------------------------------------- */
+
+/* Each parks the calling goroutine, never its thread, while the socket is
+ * not ready. Errors come back as a negative errno value (errno is set too,
+ * but read it right after the call: HACKING.md). */
+int     net_listen(const char *addr, int backlog);     /* "127.0.0.1:8080", "[::1]:0", ":0" */
+int     net_local_port(int fd);
+int     net_accept(int listen_fd);
+int     net_dial(const char *addr);
+ssize_t net_read(int fd, void *buf, size_t n);         /* 0 at end of file */
+ssize_t net_write(int fd, const void *buf, size_t n);  /* all of buf, or an error */
+int     net_set_deadline(int fd, int64_t deadline_ns); /* an absolute time_now(); 0 clears it;
+                                                          for accept, read and write */
+int     net_close(int fd);                             /* wakes every goroutine parked on fd
+                                                          with -EBADF */
+
 /* ---- Observing the runtime ----------------------------------------------- */
 
 typedef struct {

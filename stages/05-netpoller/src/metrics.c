@@ -23,6 +23,8 @@
  *   /gort/preemptions/cooperative:events  honoured at a safe point
  *   /gort/preemptions/async:events        taken by the SIGURG trampoline
  *   /gort/preemptions/refused:events      a signal that found no safe point
+ *   /gort/netpoll/waits:events            stage 05: parks on a pollDesc ("IO wait")
+ *   /gort/netpoll/ready:events            stage 05: goroutines the poll returned
  *   /memory/classes/total:bytes       Sys
  * Any other name gives METRIC_BAD, as an unknown name does in Go.
  *
@@ -109,6 +111,16 @@ void metrics_read(metrics_sample *samples, int n)
             s->value.u64 = __atomic_load_n(&sched.npreemptasync, __ATOMIC_RELAXED);
         } else if (strcmp(name, "/gort/preemptions/refused:events") == 0) {
             s->value.u64 = __atomic_load_n(&sched.npreemptrefused, __ATOMIC_RELAXED);
+        } else if (strcmp(name, "/gort/netpoll/waits:events") == 0) {
+            uint64_t w, r;       /* stage 05: parks on a pollDesc */
+            netpollstats(&w, &r);
+            samples[i].kind = METRIC_U64;
+            samples[i].value.u64 = w;
+        } else if (strcmp(name, "/gort/netpoll/ready:events") == 0) {
+            uint64_t w, r;       /* stage 05: Gs the poll returned */
+            netpollstats(&w, &r);
+            samples[i].kind = METRIC_U64;
+            samples[i].value.u64 = r;
         } else if (strcmp(name, "/memory/classes/total:bytes") == 0) {
             uint64_t inuse, sys;
             stackstats(&inuse, &sys);

@@ -516,6 +516,23 @@ static int timerpreempt(int64_t now)
     return acted;
 }
 
+/* Stage 05: polls the network when nobody has for 10 ms (every M busy
+ * running goroutines, none in findrunnable), and queues what is ready,
+ * starting idle Ps for it (Go's sysmon). Returns 1 if it found any. */
+static int sysmonnetpoll(int64_t now)
+{
+    int64_t last = __atomic_load_n(&sched.lastpoll, __ATOMIC_SEQ_CST);
+    if (!netpollinited() || last == 0 || now - last < 10 * 1000 * 1000 ||
+        !__atomic_compare_exchange_n(&sched.lastpoll, &last, now, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST))
+        return 0;
+    g *list = netpoll(0);
+    if (list == NULL)
+        return 0;
+    injectglist(list);           /* no P here: the global queue, idle Ps started */
+    return 1;
+}
+
 static void *sysmon(void *arg)
 {
     (void)arg;
@@ -560,7 +577,7 @@ static void *sysmon(void *arg)
             lastmaxprocs = now;
             sysmonupdategomaxprocs();        /* Go 1.25: maxprocs.c */
         }
-        int n = retake(now) + timerpreempt(now);
+        int n = retake(now) + timerpreempt(now) + sysmonnetpoll(now);
         idle = n > 0 ? 0 : idle + 1;
     }
     return NULL;

@@ -26,7 +26,10 @@
  *     the local queue (runnext first); the global queue; the other Ps'
  *     queues, stealing half of one (stealwork: 4 rounds over the Ps in a
  *     random order, runnext only in the last); then it gives up its P and
- *     sleeps. (Stage 05 puts the network poller before stealing.)
+ *     sleeps. Stage 05 puts the network poller before stealing (netpoll(0)
+ *     when goroutines wait on sockets), and lets one M with nothing to do
+ *     block in netpoll until the next timer instead of sleeping
+ *     (netpollblockm; the hooks are marked "stage 05").
  *   - Spinning Ms: an M that steals is "spinning". At most half as many
  *     Ms spin as there are busy Ps; a G made runnable wakes an idle P's M
  *     only when no M spins (wakep); a spinner that finds work wakes the
@@ -138,6 +141,9 @@
  *     run again: checkdead reports the deadlock.
  *     Under fakeclock=1, when a timer is pending then, checkdead moves the
  *     clock to it instead (time_fake.c).
+ *   - Stage 05: at most one M blocks in netpoll, and sched.lastpoll == 0
+ *     exactly while one does; that M holds no P and is not idle, so
+ *     checkdead does not run while goroutines wait on sockets.
  *   - Every random choice comes from fastrandn (rand.c), seeded per run.
  *   - Code that may run on either side of a switch reads the current M
  *     through getm() each time, never from a cached TLS address: the G may
@@ -177,6 +183,7 @@ static g    *globrunqget(p *pp, int32_t max);
 static void  wakep(void);
 static void  wakeidle(void);
 static bool  stopm(m *mp);
+static bool  netpollblockm(m *mp);   /* stage 05 */
 static void  handoffp(p *pp);
 
 /* ---- the current M and G --------------------------------------------- */
@@ -777,6 +784,16 @@ static void wakeidle(void)
 void timers_changed(void)
 {
     sysmontimer();               /* stage 04: sysmon sleeps until it too */
+    /* Stage 05: an M blocked in netpoll sleeps until the timer it saw;
+     * break its poll so it waits for this one (Go's wakeNetPoller; Go
+     * breaks only when the new timer is earlier than the poll's end,
+     * gort whenever a new earliest timer is added while one polls). The
+     * fence pairs with netpollblockm's between lastpoll and timer0when. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&sched.lastpoll, __ATOMIC_SEQ_CST) == 0) {
+        netpollBreak();
+        return;
+    }
     if (__atomic_load_n(&sched.nmidle, __ATOMIC_RELAXED) > 0)
         wakeidle();
     else
@@ -1562,6 +1579,21 @@ static g *findrunnable(m *mp, bool *inherit)
                 return gp;
             }
         }
+        /* Stage 05: the network, without blocking, before stealing (Go's
+         * findRunnable): a G whose socket is ready runs here, the rest of
+         * what the poll returned goes to the queues (injectglist). */
+        if (netpollinited() && netpollwaiters() > 0 &&
+            __atomic_load_n(&sched.lastpoll, __ATOMIC_SEQ_CST) != 0) {
+            g *list = netpoll(0);
+            if (list != NULL) {
+                gp = list;
+                injectglist(gp->schedlink);
+                gp->schedlink = NULL;
+                casgstatus(gp, _Gwaiting, _Grunnable);
+                markrunnable(gp);
+                return gp;
+            }
+        }
         /* Steal, unless half the busy Ps' count spin already: more would
          * burn CPU for nothing (step 4). One P has nobody to steal from. */
         int32_t procs = __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED);
@@ -1619,8 +1651,110 @@ static g *findrunnable(m *mp, bool *inherit)
                 continue;
             }
         }
+        /* Stage 05: nothing to run anywhere. If goroutines wait on
+         * sockets, one M (lastpoll 0 -> it) blocks in the poller, without
+         * a P, until a socket is ready, the next timer, or a break (a new
+         * earliest timer, the runtime's exit); the others sleep on their
+         * notes. An M in netpoll is not idle, so checkdead does not run
+         * while goroutines may still be woken by the network (Go's).
+         * Under fakeclock with a timer pending it does not block: the last
+         * idle M moves the clock (checkdead) instead. */
+        if (!sched.gcwaiting && netpollinited() && netpollwaiters() > 0 &&
+            !(faketime_enabled() && ntimers() > 0) && netpollblockm(mp))
+            continue;
         if (!stopm(mp))
             return NULL;
+    }
+}
+
+/* Stage 05: findrunnable's blocking poll. Called under sched.lock with no
+ * P; returns true with a P and sched.lock released (run what it found, or
+ * look again), false with sched.lock held (go to sleep: stopm), also when
+ * another M polls already. */
+static bool netpollblockm(m *mp)
+{
+    int64_t last = __atomic_load_n(&sched.lastpoll, __ATOMIC_SEQ_CST);
+    if (last == 0 || !__atomic_compare_exchange_n(&sched.lastpoll, &last, 0, false,
+                                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        return false;
+    unlock(&sched.lock);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);     /* pairs with timers_changed */
+    int64_t when = timer0when(), delay = -1;
+    if (when != 0) {
+        delay = when - nanotime();
+        if (delay < 0 || faketime_enabled())
+            delay = 0;
+    }
+    g *list = netpoll(delay);    /* not m.blocked: that is a note sleep */
+    __atomic_store_n(&sched.lastpoll, nanotime1(), __ATOMIC_SEQ_CST);
+    lock(&sched.lock);
+    p *pp = sched.gcwaiting ? NULL : pidleget();
+    if (pp == NULL) {
+        unlock(&sched.lock);
+        injectglist(list);       /* every P is busy: the global queue */
+        lock(&sched.lock);
+        return false;
+    }
+    acquirep(mp, pp);
+    checkschedt();
+    unlock(&sched.lock);
+    if (list != NULL) {          /* run the first here, queue the rest */
+        g *gp = list;
+        list = gp->schedlink;
+        gp->schedlink = NULL;
+        casgstatus(gp, _Gwaiting, _Grunnable);
+        markrunnable(gp);
+        runqput(pp, gp, true);
+        injectglist(list);
+    }
+    return true;
+}
+
+/* Stage 05: makes the Gs netpoll returned (linked through schedlink,
+ * _Gwaiting) runnable (Go's injectglist). On an M with a P, one G per
+ * idle P goes to the global queue and an idle P is started for each; the
+ * rest go to this P's queue. Without a P, all go to the global queue,
+ * and as many idle Ps as there are Gs are started. */
+void injectglist(g *list)
+{
+    if (list == NULL)
+        return;
+    int32_t n = 0;
+    for (g *gp = list; gp; gp = gp->schedlink) {
+        casgstatus(gp, _Gwaiting, _Grunnable);
+        markrunnable(gp);
+        n++;
+    }
+    m *mp = getm();
+    p *pp = mp ? mp->p : NULL;
+    int32_t nglob = n;
+    if (pp != NULL) {
+        int32_t npidle = __atomic_load_n(&sched.npidle, __ATOMIC_SEQ_CST);
+        nglob = npidle < n ? npidle : n;
+    }
+    if (nglob > 0) {
+        g *first = list, *last = list;
+        for (int32_t i = 1; i < nglob; i++)
+            last = last->schedlink;
+        list = last->schedlink;
+        lock(&sched.lock);
+        last->schedlink = NULL;
+        if (sched.runqtail)
+            sched.runqtail->schedlink = first;
+        else
+            sched.runqhead = first;
+        sched.runqtail = last;
+        __atomic_store_n(&sched.runqsize, sched.runqsize + nglob, __ATOMIC_RELAXED);
+        for (int32_t i = 0; i < nglob && !sched.gcwaiting && sched.npidle > 0; i++)
+            startmlocked(pidleget(), false);
+        checkschedt();
+        unlock(&sched.lock);
+    }
+    while (list != NULL) {       /* the rest: this P's queue */
+        g *gp = list;
+        list = gp->schedlink;
+        gp->schedlink = NULL;
+        runqput(pp, gp, false);
     }
 }
 
@@ -1846,6 +1980,7 @@ static bool stopallm(void)
                 next = mp;
         }
         unlock(&sched.lock);
+        netpollBreak();          /* stage 05: and the M blocked in netpoll */
         if (next == NULL)
             return all;
         int err = joinwithin(next->thread, 10 * 1000 * 1000);
@@ -1907,6 +2042,7 @@ int runtime_main_named(int (*main_fn)(int, char **), const char *name,
     }
     __atomic_store_n(&running, true, __ATOMIC_RELEASE);
     memset(&sched, 0, sizeof sched);
+    sched.lastpoll = nanotime1();   /* stage 05: 0 would mean "an M is in netpoll" */
     nforeign = 0;
     __atomic_store_n(&foreignwoke, 0, __ATOMIC_RELAXED);
     worldsema = 1;
@@ -1966,6 +2102,7 @@ int runtime_main_named(int (*main_fn)(int, char **), const char *name,
     }
     trace_stop();
     uninitsig();
+    netpollfini();               /* stage 05: every M is joined */
     freeall();
     faketimeinit(false);
     __atomic_store_n(&running, false, __ATOMIC_RELEASE);

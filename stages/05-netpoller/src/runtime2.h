@@ -23,6 +23,10 @@
  *     timers.lock -> ctxlock -> semaroot.lock / hchan.lock -> sched.lock
  *                                                          -> allglock
  *
+ * Stage 05 puts the network poller's locks first (net.c, netpoll.c):
+ * fdlock -> pollDesc.lock -> timers.lock; the pollDesc cache's lock is a
+ * leaf.
+ *
  * Fields are grouped by what guards them, as xv6 does. "atomic" fields are
  * read and written only through the __atomic builtins (so TSan sees them).
  */
@@ -364,6 +368,11 @@ typedef struct schedt {
     uint64_t  npreemptcoop;     /* honoured at a safe point (flag checked) */
     uint64_t  npreemptasync;    /* taken by the SIGURG handler (asyncPreempt) */
     uint64_t  npreemptrefused;  /* signal arrived at an unsafe PC: retried later */
+
+    /* Stage 05 (proc.c, preempt.c), atomic: when the network was last
+     * polled (nanotime1), 0 while an M blocks in netpoll (only one does):
+     * Go's sched.lastpoll. */
+    int64_t   lastpoll;
 } schedt;
 
 extern schedt sched;
@@ -540,6 +549,19 @@ void    sysmontimer(void);                /* timers_changed: wake sysmon for an 
 void    timerswoke(void);                 /* stopm: timers run without a P woke Gs */
 bool    preemptall(void);                 /* ask every running G to yield */
 void    preemptcheck(g *gp);              /* a safe point: yield if asked to */
+
+/* netpoll.c, netpoll_epoll.c (stage 05): the network poller */
+typedef struct pollDesc pollDesc;
+bool     netpollinited(void);
+int32_t  netpollwaiters(void);             /* Gs parked on a pollDesc (Go's netpollWaiters) */
+g       *netpoll(int64_t delay);           /* ready Gs via schedlink, still _Gwaiting;
+                                              delay < 0 blocks, 0 polls */
+void     netpollBreak(void);               /* wakes an M blocked in netpoll */
+g      **netpollready(g **tail, pollDesc *pd, int mode);
+uint32_t netpollfdseq(pollDesc *pd);
+void     netpollfini(void);                /* runtime_main's end */
+void     netpollstats(uint64_t *waits, uint64_t *ready);
+void     injectglist(g *list);             /* proc.c: make a netpoll list runnable */
 
 /* metrics.c */
 void    metrics_record_latency(int64_t ns);
