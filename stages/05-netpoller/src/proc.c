@@ -178,6 +178,7 @@ static void  wakep(void);
 static void  wakeidle(void);
 static bool  stopm(m *mp);
 static void  handoffp(p *pp);
+static bool  checkalltimers(p *first);
 
 /* ---- the current M and G --------------------------------------------- */
 
@@ -783,8 +784,6 @@ void timers_changed(void)
         wakep();
 }
 
-static void checktimers(void);
-
 /* Parks mp, which holds no P, until it is handed one: true then, false when
  * the runtime is exiting. Called with sched.lock held; returns without it.
  * While the Ms sleep, the timers are theirs: an M whose sleep ends at the
@@ -836,7 +835,7 @@ static bool stopm(m *mp)
             continue;
         }
         unlock(&sched.lock);
-        checktimers();           /* every P is busy: run it without one */
+        checkalltimers(NULL);    /* every P is busy: run it without one (stage 05: any P's) */
         timerswoke();            /* stage 04: sysmon preempts a P for what it woke */
         lock(&sched.lock);
     }
@@ -941,8 +940,6 @@ void goready(g *gp)
     }
 }
 
-static void checktimers(void);
-
 /* Go's Gosched puts the G on the global queue, so that it yields to the
  * whole program, not only to its P. When the local queue is empty the
  * next G comes from the global queue in the same lock hold. The due
@@ -952,7 +949,7 @@ static void checktimers(void);
 static g *gosched_m(g *gp)
 {
     m *mp = getm();
-    checktimers();
+    checktimers(mp->p, 0);       /* stage 05: this P's timers */
     casgstatus(gp, _Grunning, _Grunnable);
     markrunnable(gp);
     lock(&sched.lock);
@@ -991,7 +988,7 @@ static g *gopreempt_m(g *gp)
     p *pp = mp->p;
     uint32_t tail = pp->runqtail;
     g *next = __atomic_load_n(&pp->runnext, __ATOMIC_RELAXED);
-    checktimers();
+    checkalltimers(pp);          /* stage 05: sysmon's due timer may be another busy P's */
     g *now = __atomic_load_n(&pp->runnext, __ATOMIC_RELAXED);
     if (pp->runqtail == tail && (now == NULL || now == next))
         return gosched_m(gp);    /* woke none here (its checktimers: none due) */
@@ -1341,6 +1338,21 @@ static void stoptheworld(m *mp)
         gort_throw("stoptheworld: not stopped");
 }
 
+/* Stage 05: the world is stopped for a resize to n Ps. The timers of the
+ * Ps that will die go to the P the caller will hold, its own if it
+ * survives, else allp[0] (procresize; Go's moveTimers in p.destroy).
+ * Before procresize takes sched.lock, not under it as in Go: a timer's f
+ * runs under its P's timerslock and may take sched.lock (goready), and an
+ * M without a P may be running timers (stopm) while the world is stopped.
+ * Nobody adds a timer to a dying P meanwhile: every P but the caller's is
+ * stopped, and a caller without a P uses allp[0] (time.c). */
+static void destroytimers(m *mp, int32_t n)
+{
+    p *dst = mp->p->id < n ? mp->p : sched.allp[0];
+    for (int32_t i = n; i < sched.gomaxprocs; i++)
+        movetimers(dst, sched.allp[i]);
+}
+
 /* Changes the number of Ps to n, with the world stopped, under sched.lock
  * (Go's procresize). Ps beyond n die, their Gs moving to the head of the
  * global queue in order; new Ps are made or revived. The caller keeps its
@@ -1450,23 +1462,35 @@ static void execute(m *mp, g *gp, bool inherit)
     __atomic_store_n(&gp->m, NULL, __ATOMIC_RELAXED);
 }
 
-/* Runs expired timers; cheap when none is due (one atomic load). */
-static void checktimers(void)
+/* Stage 05: runs the due timers of first (if any), then of every other P:
+ * an M without a P when every P is busy (stopm), and an M that sysmon
+ * preempted because a timer was due (gopreempt_m). Cheap when none is
+ * due: one atomic load per P. True if any timer ran. */
+static bool checkalltimers(p *first)
 {
-    int64_t when = timer0when();
-    if (when != 0 && when <= nanotime())
-        runtimers(nanotime());
+    int64_t now = nanotime();
+    bool ran = first != NULL && checktimers(first, now);
+    int32_t n = __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED);
+    for (int32_t i = 0; i < n; i++) {
+        p *pp = sched.allp[i];
+        if (pp != first && checktimers(pp, now))
+            ran = true;
+    }
+    return ran;
 }
 
 /* Steals for pp from the other Ps: four rounds, each over every P in a
  * random order (a new one each round), runnext only in the last round
- * (Go's stealWork). *newwork: stop-the-world or exit began; start over. */
-static g *stealwork(m *mp, p *pp, bool *newwork)
+ * (Go's stealWork). Stage 05: the last round also runs the due timers of
+ * every other P, idle ones included (nobody else may be there to run
+ * them), and returns at once a G they readied onto pp. *newwork:
+ * stop-the-world or exit began; start over. */
+static g *stealwork(m *mp, p *pp, bool *inherit, bool *newwork)
 {
     enum { stealtries = 4 };
     int32_t n = __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED);
     for (int i = 0; i < stealtries; i++) {
-        bool stealnext = i == stealtries - 1;
+        bool stealtimersornext = i == stealtries - 1;
         randomenum e = stealorder_start(fastrandn((uint32_t)n * (uint32_t)n));
         for (; !randomenum_done(&e); randomenum_next(&e)) {
             if (__atomic_load_n(&sched.gcwaiting, __ATOMIC_RELAXED) ||
@@ -1475,9 +1499,16 @@ static g *stealwork(m *mp, p *pp, bool *newwork)
                 return NULL;
             }
             p *p2 = sched.allp[e.pos];
-            if (p2 == pp || __atomic_load_n(&p2->status, __ATOMIC_RELAXED) == _Pidle)
+            if (p2 == pp)
                 continue;
-            g *gp = runqsteal(pp, p2, stealnext);
+            if (stealtimersornext && checktimers(p2, 0)) {      /* stage 05 */
+                g *gp = runqget(pp, inherit);
+                if (gp)
+                    return gp;
+            }
+            if (__atomic_load_n(&p2->status, __ATOMIC_RELAXED) == _Pidle)
+                continue;
+            g *gp = runqsteal(pp, p2, stealtimersornext);
             if (gp) {
                 if (trace_enabled)
                     trace_instant(mp, "steal", gp);
@@ -1539,8 +1570,8 @@ static g *findrunnable(m *mp, bool *inherit)
                 return NULL;
             continue;
         }
-        checktimers();
         p *pp = mp->p;
+        checktimers(pp, 0);      /* stage 05: this P's timers */
         g *gp;
         if (pp->schedtick % 61 == 0 && __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) > 0) {
             lock(&sched.lock);
@@ -1571,7 +1602,7 @@ static g *findrunnable(m *mp, bool *inherit)
             if (!mp->spinning)
                 becomespinning(mp);
             bool newwork = false;
-            if ((gp = stealwork(mp, pp, &newwork)) != NULL)
+            if ((gp = stealwork(mp, pp, inherit, &newwork)) != NULL)
                 return gp;
             if (newwork)
                 continue;
@@ -1994,6 +2025,7 @@ int runtime_gomaxprocs(int n)
     prev = sched.gomaxprocs;
     if (n != prev) {
         stoptheworld(mp);
+        destroytimers(mp, n);    /* stage 05 */
         lock(&sched.lock);
         starttheworld(procresize(mp, n));
         unlock(&sched.lock);
@@ -2016,6 +2048,7 @@ void updategomaxprocs(int32_t n)
     m *mp = getm();
     if (!custom && n != sched.gomaxprocs) {
         stoptheworld(mp);
+        destroytimers(mp, n);    /* stage 05 */
         lock(&sched.lock);
         starttheworld(procresize(mp, n));
         unlock(&sched.lock);
