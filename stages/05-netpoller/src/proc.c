@@ -101,6 +101,16 @@
  * running Ps, stops Ps in system calls) and runtime_main (starts and
  * stops sysmon, which also preempts every spinner once main returns).
  *
+ * Timers on the Ps (stage 05, time.c) hook in at a few places, each
+ * marked "stage 05": findrunnable, gosched and gopreempt run their P's
+ * due timers (checktimers(pp, now) instead of stage 04's global
+ * runtimers); stealwork's last round runs every other P's due timers, idle
+ * Ps' included (Go's stealWork); an M without a P when every P is busy
+ * (stopm), and the M that sysmon preempted for a due timer (gopreempt_m),
+ * run every P's (checkalltimers); and runtime_gomaxprocs moves the timers
+ * of the Ps it destroys (destroytimers). Idle Ms sleep until timer0when(),
+ * now the earliest timer of all the Ps.
+ *
  * Blocking protocol (gopark/goready, Go's names and rules):
  *   1. A G that must wait puts itself on some wait queue (a channel's, a
  *      semaphore's, a timer) while holding that queue's lock.

@@ -380,8 +380,8 @@ void movetimers(p *dst, p *src)
         heapadd(dst, t);
     }
     src->timerslen = 0;
+    updatetimer0(dst);           /* dst first: ntimers() never dips to 0 */
     updatetimer0(src);
-    updatetimer0(dst);
     unlock(&src->timerslock);
     unlock(&dst->timerslock);
 }
