@@ -800,6 +800,7 @@ void timers_changed(void)
  * earliest timer takes an idle P to run it, or runs it without one. */
 static bool stopm(m *mp)
 {
+    bool timerdue = false;       /* stage 05 */
     for (;;) {
         p *pp = mp->nextp;
         if (pp != NULL) {
@@ -807,6 +808,14 @@ static bool stopm(m *mp)
             acquirep(mp, pp);
             checkschedt();
             unlock(&sched.lock);
+            /* Stage 05: woken for a due timer, which may sit on any P's
+             * heap, a busy P's included: run it now, with the P, so that
+             * what it wakes goes to this P. findrunnable alone runs only
+             * this P's timers, and steals others' only when few enough Ms
+             * spin: an M that did not would find the timer still due and
+             * wake again at once, for as long as its owner ran on. */
+            if (timerdue)
+                checkalltimers(pp);
             return true;
         }
         if (__atomic_load_n(&sched.exiting, __ATOMIC_ACQUIRE)) {
@@ -842,6 +851,7 @@ static bool stopm(m *mp)
         /* A timer is due. */
         if (!sched.gcwaiting && (pp = pidleget()) != NULL) {
             mp->nextp = pp;      /* findrunnable will run it, with a P */
+            timerdue = true;
             continue;
         }
         unlock(&sched.lock);
