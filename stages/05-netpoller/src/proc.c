@@ -1490,9 +1490,11 @@ static bool checkalltimers(p *first)
 {
     int64_t now = nanotime();
     bool ran = first != NULL && checktimers(first, now);
-    int32_t n = __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED);
+    /* Every P ever made, as timer0when() reads them: an M without a P may
+     * run this while procresize makes new Ps (dead ones hold no timers). */
+    int32_t n = __atomic_load_n(&sched.allplen, __ATOMIC_ACQUIRE);
     for (int32_t i = 0; i < n; i++) {
-        p *pp = sched.allp[i];
+        p *pp = __atomic_load_n(&sched.allp[i], __ATOMIC_ACQUIRE);
         if (pp != first && checktimers(pp, now))
             ran = true;
     }
