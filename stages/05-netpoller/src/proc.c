@@ -109,7 +109,9 @@
  * (stopm), and the M that sysmon preempted for a due timer (gopreempt_m),
  * run every P's (checkalltimers); and runtime_gomaxprocs moves the timers
  * of the Ps it destroys (destroytimers). Idle Ms sleep until timer0when(),
- * now the earliest timer of all the Ps.
+ * now the earliest timer of all the Ps, and publish that deadline
+ * (idlewhen), against which timers_changed(when) decides whether a new
+ * timer needs an idle M woken.
  *
  * Blocking protocol (gopark/goready, Go's names and rules):
  *   1. A G that must wait puts itself on some wait queue (a channel's, a
@@ -174,6 +176,14 @@ static bool poisoned;     /* a previous run left threads we could not join */
 static int32_t nforeign;  /* threads counted by runtime_thread_attach; sched.lock */
 static uint32_t foreignwoke;  /* atomic: a thread that is no M readied a G */
 static uint32_t worldsema = 1;   /* one stop-the-world at a time */
+/* Stage 05: a time by which some idle M wakes from its sleep in stopm
+ * (the earliest deadline among some of the sleeping Ms), INT64_MAX when
+ * none is known. Written under sched.lock: lowered by an M going to sleep
+ * with a deadline, reset to INT64_MAX whenever an M leaves the idle list
+ * (it may have been the one that set it). Read atomically by
+ * timers_changed, Go's pollUntil in wakeNetPoller: a new timer due no
+ * earlier needs no wake-up. */
+static int64_t idlewhen = INT64_MAX;
 
 static void *mstart(void *arg);
 static void  schedule(m *mp);
@@ -541,6 +551,7 @@ static m *mget(void)
         mp->schedlink = NULL;
         __atomic_store_n(&mp->idle, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&sched.nmidle, sched.nmidle - 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&idlewhen, INT64_MAX, __ATOMIC_RELAXED);   /* stage 05 */
     }
     return mp;
 }
@@ -556,6 +567,7 @@ static void mremove(m *mp)
             mp->schedlink = NULL;
             __atomic_store_n(&mp->idle, 0, __ATOMIC_RELAXED);
             __atomic_store_n(&sched.nmidle, sched.nmidle - 1, __ATOMIC_RELAXED);
+            __atomic_store_n(&idlewhen, INT64_MAX, __ATOMIC_RELAXED);   /* stage 05 */
             return;
         }
     }
@@ -724,8 +736,9 @@ static void handoffp(p *pp)
      * not sleep on the timers; make sure some M does (Go's handoffp calls
      * wakeNetPoller). Else a sleep armed while every M was busy is never
      * fired by anyone. */
-    if (idle && timer0when() != 0)
-        timers_changed();
+    int64_t when = idle ? timer0when() : 0;
+    if (when != 0)
+        timers_changed(when);
 }
 
 /* New work exists (step 3): if a P is idle and no M is spinning, start
@@ -781,14 +794,22 @@ static void wakeidle(void)
         notewakeup(&mp->park);
 }
 
-/* A new earliest timer. An idle M re-arms its sleep for it; with no M
- * idle (Ms start on demand), one is started for an idle P, to find nothing
- * to run and sleep until the timer (Go's wakeNetPoller). With every P busy
- * and none idle, the running Ms check the timers at each schedule(). */
-void timers_changed(void)
+/* A timer due at `when` heads its P's heap (Go's wakeNetPoller(when)).
+ * Stage 05: nothing to do if an idle M wakes by then anyway (idlewhen):
+ * it will see the timer, whichever P holds it; this test reads two words
+ * that rarely change, where asking every P for its earliest timer
+ * (timer0when) would pull each P's heap head into this CPU's cache at
+ * every sleep. Else an idle M re-arms its sleep for it; with no M idle (Ms
+ * start on demand), one is started for an idle P, to find nothing to run
+ * and sleep until the timer. With every P busy and none idle, the running
+ * Ms check the timers at each schedule(). */
+void timers_changed(int64_t when)
 {
-    sysmontimer();               /* stage 04: sysmon sleeps until it too */
-    if (__atomic_load_n(&sched.nmidle, __ATOMIC_RELAXED) > 0)
+    bool idlems = __atomic_load_n(&sched.nmidle, __ATOMIC_RELAXED) > 0;
+    if (idlems && when >= __atomic_load_n(&idlewhen, __ATOMIC_RELAXED))
+        return;
+    sysmontimer(when);           /* stage 04: sysmon sleeps until it too */
+    if (idlems)
         wakeidle();
     else
         wakep();
@@ -832,6 +853,9 @@ static bool stopm(m *mp)
         mput(mp);
         checkdead();
         int64_t when = timer0when();
+        int64_t deadline = when != 0 && !faketime_enabled() ? when : INT64_MAX;
+        if (deadline < __atomic_load_n(&idlewhen, __ATOMIC_RELAXED))
+            __atomic_store_n(&idlewhen, deadline, __ATOMIC_RELAXED);   /* stage 05 */
         unlock(&sched.lock);
 
         __atomic_store_n(&mp->blocked, 1, __ATOMIC_RELAXED);
@@ -1961,6 +1985,7 @@ int runtime_main_named(int (*main_fn)(int, char **), const char *name,
     __atomic_store_n(&running, true, __ATOMIC_RELEASE);
     memset(&sched, 0, sizeof sched);
     nforeign = 0;
+    idlewhen = INT64_MAX;
     __atomic_store_n(&foreignwoke, 0, __ATOMIC_RELAXED);
     worldsema = 1;
     int32_t nprocs = parseenv(getncpu());

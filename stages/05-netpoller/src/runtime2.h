@@ -490,7 +490,7 @@ int64_t timer0when(void);               /* earliest pending when of any P, 0 if 
 int32_t ntimers(void);
 void    timersinit(void);
 void    timersfree(void);
-void    timers_changed(void);            /* proc.c: wake an idle M */
+void    timers_changed(int64_t when);    /* proc.c: wake an idle M for a timer at when */
 
 /* chan.c */
 void    chan_attach_timer(chan_t *c, void *owner, void (*free_owner)(void *));
@@ -555,7 +555,7 @@ void    trace_instant(m *mp, const char *what, g *gp);
 /* preempt.c (stage 04): sysmon, retake, preemption */
 void    preemptinit(void);                /* runtime_main: handler, sysmon thread */
 void    preemptfini(void);                /* runtime_main: stop sysmon, restore handler */
-void    sysmontimer(void);                /* timers_changed: wake sysmon for an earlier timer */
+void    sysmontimer(int64_t when);        /* timers_changed: wake sysmon for a timer at when */
 void    timerswoke(void);                 /* stopm: timers run without a P woke Gs */
 bool    preemptall(void);                 /* ask every running G to yield */
 void    preemptcheck(g *gp);              /* a safe point: yield if asked to */

@@ -34,6 +34,11 @@
  *   - timer0when() is the earliest `when` of the process: the minimum of
  *     the Ps' atomic p.timer0when (Go's timeSleepUntil). Idle Ms sleep
  *     until it, sysmon watches it, and checkdead's fake clock jumps to it.
+ *     A timer that becomes the head of its P's heap does not read it: it
+ *     calls timers_changed(when) (Go's wakeNetPoller), which compares it
+ *     with the time some idle M wakes anyway (proc.c: idlewhen) and wakes
+ *     one only for an earlier timer; reading every P's head at every add
+ *     would pull the other Ps' busy cache lines to this CPU.
  *   - procresize moves the timers of the Ps it destroys onto the caller's
  *     P (movetimers, Go's moveTimers), under both Ps' locks.
  *
@@ -249,12 +254,12 @@ static p *claimtimer(timer *t)
     return NULL;
 }
 
-/* t was put at its P's head (pp->timerslock no longer held): if it is now
- * the earliest of the process, idle Ms and sysmon re-arm their sleeps. */
+/* t was put at its P's head (pp->timerslock no longer held): idle Ms and
+ * sysmon re-arm their sleeps if they would sleep past it (proc.c). */
 static void addedtimer(int64_t when, bool first)
 {
-    if (first && timer0when() == when)
-        timers_changed();
+    if (first)
+        timers_changed(when);
 }
 
 /* ---- operations --------------------------------------------------------- */
