@@ -1514,9 +1514,13 @@ static bool checkalltimers(p *first)
 {
     int64_t now = nanotime();
     bool ran = first != NULL && checktimers(first, now);
-    /* Every P ever made, as timer0when() reads them: an M without a P may
-     * run this while procresize makes new Ps (dead ones hold no timers). */
+    /* The Ps in use (dead ones hold no timers: destroytimers). An M
+     * without a P may run this while procresize makes new Ps: only those
+     * published in allplen are read. */
     int32_t n = __atomic_load_n(&sched.allplen, __ATOMIC_ACQUIRE);
+    int32_t procs = __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED);
+    if (procs < n)
+        n = procs;
     for (int32_t i = 0; i < n; i++) {
         p *pp = __atomic_load_n(&sched.allp[i], __ATOMIC_ACQUIRE);
         if (pp != first && checktimers(pp, now))
