@@ -12,9 +12,9 @@
  * which parent and child are locked. gort keeps one lock for every tree,
  * ctxlock: cancellation is rare, so the contention does not matter, and
  * the code stays obviously free of lock-order bugs. Lock order:
- * timers.lock -> ctxlock -> hchan.lock (a timeout fires under timers.lock;
- * closing a done channel takes its lock). context_free therefore stops the
- * timer before it takes ctxlock.
+ * p.timerslock -> ctxlock -> hchan.lock (a timeout fires under its P's
+ * timerslock, stage 05; closing a done channel takes its lock).
+ * context_free therefore stops the timer before it takes ctxlock.
  *
  * Invariants, under ctxlock:
  *   err != CONTEXT_OK iff done is closed;

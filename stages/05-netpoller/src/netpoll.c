@@ -42,14 +42,14 @@
  * netpolldeadline acts only on a deadline that is still set and due.
  *
  * Deadlines are timers (Go's netpolldeadlineimpl): the callback runs on
- * g0 under timers.lock, marks the deadline passed (-1) with a CAS and
+ * g0 under its P's timerslock, marks the deadline passed (-1) with a CAS and
  * unblocks both directions; a waiter wakes, sees -1, returns ETIMEDOUT.
  * Moving a deadline is modtimer under pd.lock (lock order: pd.lock ->
- * timers.lock); the callback takes no pollDesc lock, only the CAS, so a
+ * p.timerslock); the callback takes no pollDesc lock, only the CAS, so a
  * deadline moved just as the old timer fires either wins (the CAS fails)
  * or finds the waiter woken, which looks again and waits for the new one.
  *
- * Lock order: the fd table's lock -> pd.lock -> timers.lock -> ...
+ * Lock order: the fd table's lock -> pd.lock -> p.timerslock -> ...
  * (runtime2.h). Nothing here is held across a park.
  */
 #define _GNU_SOURCE
@@ -293,7 +293,7 @@ g **netpollready(g **tail, pollDesc *pd, int mode)
 
 /* ---- deadlines and close ------------------------------------------------ */
 
-/* The deadline timer, on g0 under timers.lock (Go's netpolldeadlineimpl).
+/* The deadline timer, on g0 under its P's timerslock (Go's netpolldeadlineimpl).
  * Acts only on the deadline now set, if it is due: one moved later, or
  * cleared, since the timer was armed is left alone. */
 static void netpolldeadline(void *arg, int64_t now)

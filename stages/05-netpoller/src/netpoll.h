@@ -28,7 +28,7 @@ struct pollDesc {
     uint32_t    fdseq;          /* bumped at every free: tags epoll events */
 
     mutex       lock;           /* guards refs; held across the deadline's
-                                   modtimer (order: pd.lock -> timers.lock) */
+                                   modtimer (order: pd.lock -> p.timerslock) */
     int32_t     refs;           /* API calls using fd now (Go's fdMutex count) */
     bool        orphan;         /* fd was closed behind the API's back and the
                                    number reused: the last reference must not

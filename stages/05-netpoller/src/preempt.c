@@ -456,10 +456,12 @@ static void sysmonwake(int64_t when)
 
 /* A new earliest timer (proc.c: timers_changed): sysmon, asleep past it
  * after backing off, wakes to sleep until it instead. Without this a
- * sleeper whose timer is set while sysmon sleeps 10 ms waits that long. */
-void sysmontimer(void)
+ * sleeper whose timer is set while sysmon sleeps 10 ms waits that long.
+ * Stage 05: the caller passes the timer's when (the earliest of all the
+ * Ps' is no longer one load). */
+void sysmontimer(int64_t when)
 {
-    sysmonwake(timer0when());
+    sysmonwake(when);
 }
 
 /* An M without a P ran the due timers because every P was busy (proc.c:

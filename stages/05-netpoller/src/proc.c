@@ -104,6 +104,18 @@
  * running Ps, stops Ps in system calls) and runtime_main (starts and
  * stops sysmon, which also preempts every spinner once main returns).
  *
+ * Timers on the Ps (stage 05, time.c) hook in at a few places, each
+ * marked "stage 05": findrunnable, gosched and gopreempt run their P's
+ * due timers (checktimers(pp, now) instead of stage 04's global
+ * runtimers); stealwork's last round runs every other P's due timers, idle
+ * Ps' included (Go's stealWork); an M without a P when every P is busy
+ * (stopm), and the M that sysmon preempted for a due timer (gopreempt_m),
+ * run every P's (checkalltimers); and runtime_gomaxprocs moves the timers
+ * of the Ps it destroys (destroytimers). Idle Ms sleep until timer0when(),
+ * now the earliest timer of all the Ps, and publish that deadline
+ * (idlewhen), against which timers_changed(when) decides whether a new
+ * timer needs an idle M woken.
+ *
  * Blocking protocol (gopark/goready, Go's names and rules):
  *   1. A G that must wait puts itself on some wait queue (a channel's, a
  *      semaphore's, a timer) while holding that queue's lock.
@@ -170,6 +182,14 @@ static bool poisoned;     /* a previous run left threads we could not join */
 static int32_t nforeign;  /* threads counted by runtime_thread_attach; sched.lock */
 static uint32_t foreignwoke;  /* atomic: a thread that is no M readied a G */
 static uint32_t worldsema = 1;   /* one stop-the-world at a time */
+/* Stage 05: a time by which some idle M wakes from its sleep in stopm
+ * (the earliest deadline among some of the sleeping Ms), INT64_MAX when
+ * none is known. Written under sched.lock: lowered by an M going to sleep
+ * with a deadline, reset to INT64_MAX whenever an M leaves the idle list
+ * (it may have been the one that set it). Read atomically by
+ * timers_changed, Go's pollUntil in wakeNetPoller: a new timer due no
+ * earlier needs no wake-up. */
+static int64_t idlewhen = INT64_MAX;
 
 static void *mstart(void *arg);
 static void  schedule(m *mp);
@@ -185,6 +205,7 @@ static void  wakeidle(void);
 static bool  stopm(m *mp);
 static bool  netpollblockm(m *mp);   /* stage 05 */
 static void  handoffp(p *pp);
+static bool  checkalltimers(p *first);
 
 /* ---- the current M and G --------------------------------------------- */
 
@@ -537,6 +558,7 @@ static m *mget(void)
         mp->schedlink = NULL;
         __atomic_store_n(&mp->idle, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&sched.nmidle, sched.nmidle - 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&idlewhen, INT64_MAX, __ATOMIC_RELAXED);   /* stage 05 */
     }
     return mp;
 }
@@ -552,6 +574,7 @@ static void mremove(m *mp)
             mp->schedlink = NULL;
             __atomic_store_n(&mp->idle, 0, __ATOMIC_RELAXED);
             __atomic_store_n(&sched.nmidle, sched.nmidle - 1, __ATOMIC_RELAXED);
+            __atomic_store_n(&idlewhen, INT64_MAX, __ATOMIC_RELAXED);   /* stage 05 */
             return;
         }
     }
@@ -720,8 +743,9 @@ static void handoffp(p *pp)
      * not sleep on the timers; make sure some M does (Go's handoffp calls
      * wakeNetPoller). Else a sleep armed while every M was busy is never
      * fired by anyone. */
-    if (idle && timer0when() != 0)
-        timers_changed();
+    int64_t when = idle ? timer0when() : 0;
+    if (when != 0)
+        timers_changed(when);
 }
 
 /* New work exists (step 3): if a P is idle and no M is spinning, start
@@ -777,13 +801,17 @@ static void wakeidle(void)
         notewakeup(&mp->park);
 }
 
-/* A new earliest timer. An idle M re-arms its sleep for it; with no M
- * idle (Ms start on demand), one is started for an idle P, to find nothing
- * to run and sleep until the timer (Go's wakeNetPoller). With every P busy
- * and none idle, the running Ms check the timers at each schedule(). */
-void timers_changed(void)
+/* A timer due at `when` heads its P's heap (Go's wakeNetPoller(when)).
+ * Stage 05: nothing to do if an idle M wakes by then anyway (idlewhen):
+ * it will see the timer, whichever P holds it; this test reads two words
+ * that rarely change, where asking every P for its earliest timer
+ * (timer0when) would pull each P's heap head into this CPU's cache at
+ * every sleep. Else an idle M re-arms its sleep for it; with no M idle (Ms
+ * start on demand), one is started for an idle P, to find nothing to run
+ * and sleep until the timer. With every P busy and none idle, the running
+ * Ms check the timers at each schedule(). */
+void timers_changed(int64_t when)
 {
-    sysmontimer();               /* stage 04: sysmon sleeps until it too */
     /* Stage 05: an M blocked in netpoll sleeps until the timer it saw;
      * break its poll so it waits for this one (Go's wakeNetPoller; Go
      * breaks only when the new timer is earlier than the poll's end,
@@ -791,16 +819,19 @@ void timers_changed(void)
      * fence pairs with netpollblockm's between lastpoll and timer0when. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (__atomic_load_n(&sched.lastpoll, __ATOMIC_SEQ_CST) == 0) {
+        sysmontimer(when);       /* stage 04: sysmon sleeps until it too */
         netpollBreak();
         return;
     }
-    if (__atomic_load_n(&sched.nmidle, __ATOMIC_RELAXED) > 0)
+    bool idlems = __atomic_load_n(&sched.nmidle, __ATOMIC_RELAXED) > 0;
+    if (idlems && when >= __atomic_load_n(&idlewhen, __ATOMIC_RELAXED))
+        return;
+    sysmontimer(when);           /* stage 04: sysmon sleeps until it too */
+    if (idlems)
         wakeidle();
     else
         wakep();
 }
-
-static void checktimers(void);
 
 /* Parks mp, which holds no P, until it is handed one: true then, false when
  * the runtime is exiting. Called with sched.lock held; returns without it.
@@ -808,6 +839,7 @@ static void checktimers(void);
  * earliest timer takes an idle P to run it, or runs it without one. */
 static bool stopm(m *mp)
 {
+    bool timerdue = false;       /* stage 05 */
     for (;;) {
         p *pp = mp->nextp;
         if (pp != NULL) {
@@ -815,6 +847,14 @@ static bool stopm(m *mp)
             acquirep(mp, pp);
             checkschedt();
             unlock(&sched.lock);
+            /* Stage 05: woken for a due timer, which may sit on any P's
+             * heap, a busy P's included: run it now, with the P, so that
+             * what it wakes goes to this P. findrunnable alone runs only
+             * this P's timers, and steals others' only when few enough Ms
+             * spin: an M that did not would find the timer still due and
+             * wake again at once, for as long as its owner ran on. */
+            if (timerdue)
+                checkalltimers(pp);
             return true;
         }
         if (__atomic_load_n(&sched.exiting, __ATOMIC_ACQUIRE)) {
@@ -831,6 +871,9 @@ static bool stopm(m *mp)
         mput(mp);
         checkdead();
         int64_t when = timer0when();
+        int64_t deadline = when != 0 && !faketime_enabled() ? when : INT64_MAX;
+        if (deadline < __atomic_load_n(&idlewhen, __ATOMIC_RELAXED))
+            __atomic_store_n(&idlewhen, deadline, __ATOMIC_RELAXED);   /* stage 05 */
         unlock(&sched.lock);
 
         __atomic_store_n(&mp->blocked, 1, __ATOMIC_RELAXED);
@@ -850,10 +893,11 @@ static bool stopm(m *mp)
         /* A timer is due. */
         if (!sched.gcwaiting && (pp = pidleget()) != NULL) {
             mp->nextp = pp;      /* findrunnable will run it, with a P */
+            timerdue = true;
             continue;
         }
         unlock(&sched.lock);
-        checktimers();           /* every P is busy: run it without one */
+        checkalltimers(NULL);    /* every P is busy: run it without one (stage 05: any P's) */
         timerswoke();            /* stage 04: sysmon preempts a P for what it woke */
         lock(&sched.lock);
     }
@@ -958,8 +1002,6 @@ void goready(g *gp)
     }
 }
 
-static void checktimers(void);
-
 /* Go's Gosched puts the G on the global queue, so that it yields to the
  * whole program, not only to its P. When the local queue is empty the
  * next G comes from the global queue in the same lock hold. The due
@@ -969,7 +1011,7 @@ static void checktimers(void);
 static g *gosched_m(g *gp)
 {
     m *mp = getm();
-    checktimers();
+    checktimers(mp->p, 0);       /* stage 05: this P's timers */
     casgstatus(gp, _Grunning, _Grunnable);
     markrunnable(gp);
     lock(&sched.lock);
@@ -1008,7 +1050,7 @@ static g *gopreempt_m(g *gp)
     p *pp = mp->p;
     uint32_t tail = pp->runqtail;
     g *next = __atomic_load_n(&pp->runnext, __ATOMIC_RELAXED);
-    checktimers();
+    checkalltimers(pp);          /* stage 05: sysmon's due timer may be another busy P's */
     g *now = __atomic_load_n(&pp->runnext, __ATOMIC_RELAXED);
     if (pp->runqtail == tail && (now == NULL || now == next))
         return gosched_m(gp);    /* woke none here (its checktimers: none due) */
@@ -1358,6 +1400,21 @@ static void stoptheworld(m *mp)
         gort_throw("stoptheworld: not stopped");
 }
 
+/* Stage 05: the world is stopped for a resize to n Ps. The timers of the
+ * Ps that will die go to the P the caller will hold, its own if it
+ * survives, else allp[0] (procresize; Go's moveTimers in p.destroy).
+ * Before procresize takes sched.lock, not under it as in Go: a timer's f
+ * runs under its P's timerslock and may take sched.lock (goready), and an
+ * M without a P may be running timers (stopm) while the world is stopped.
+ * Nobody adds a timer to a dying P meanwhile: every P but the caller's is
+ * stopped, and a caller without a P uses allp[0] (time.c). */
+static void destroytimers(m *mp, int32_t n)
+{
+    p *dst = mp->p->id < n ? mp->p : sched.allp[0];
+    for (int32_t i = n; i < sched.gomaxprocs; i++)
+        movetimers(dst, sched.allp[i]);
+}
+
 /* Changes the number of Ps to n, with the world stopped, under sched.lock
  * (Go's procresize). Ps beyond n die, their Gs moving to the head of the
  * global queue in order; new Ps are made or revived. The caller keeps its
@@ -1467,23 +1524,41 @@ static void execute(m *mp, g *gp, bool inherit)
     __atomic_store_n(&gp->m, NULL, __ATOMIC_RELAXED);
 }
 
-/* Runs expired timers; cheap when none is due (one atomic load). */
-static void checktimers(void)
+/* Stage 05: runs the due timers of first (if any), then of every other P:
+ * an M without a P when every P is busy (stopm), and an M that sysmon
+ * preempted because a timer was due (gopreempt_m). Cheap when none is
+ * due: one atomic load per P. True if any timer ran. */
+static bool checkalltimers(p *first)
 {
-    int64_t when = timer0when();
-    if (when != 0 && when <= nanotime())
-        runtimers(nanotime());
+    int64_t now = nanotime();
+    bool ran = first != NULL && checktimers(first, now);
+    /* The Ps in use (dead ones hold no timers: destroytimers). An M
+     * without a P may run this while procresize makes new Ps: only those
+     * published in allplen are read. */
+    int32_t n = __atomic_load_n(&sched.allplen, __ATOMIC_ACQUIRE);
+    int32_t procs = __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED);
+    if (procs < n)
+        n = procs;
+    for (int32_t i = 0; i < n; i++) {
+        p *pp = __atomic_load_n(&sched.allp[i], __ATOMIC_ACQUIRE);
+        if (pp != first && checktimers(pp, now))
+            ran = true;
+    }
+    return ran;
 }
 
 /* Steals for pp from the other Ps: four rounds, each over every P in a
  * random order (a new one each round), runnext only in the last round
- * (Go's stealWork). *newwork: stop-the-world or exit began; start over. */
-static g *stealwork(m *mp, p *pp, bool *newwork)
+ * (Go's stealWork). Stage 05: the last round also runs the due timers of
+ * every other P, idle ones included (nobody else may be there to run
+ * them), and returns at once a G they readied onto pp. *newwork:
+ * stop-the-world or exit began; start over. */
+static g *stealwork(m *mp, p *pp, bool *inherit, bool *newwork)
 {
     enum { stealtries = 4 };
     int32_t n = __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED);
     for (int i = 0; i < stealtries; i++) {
-        bool stealnext = i == stealtries - 1;
+        bool stealtimersornext = i == stealtries - 1;
         randomenum e = stealorder_start(fastrandn((uint32_t)n * (uint32_t)n));
         for (; !randomenum_done(&e); randomenum_next(&e)) {
             if (__atomic_load_n(&sched.gcwaiting, __ATOMIC_RELAXED) ||
@@ -1492,9 +1567,16 @@ static g *stealwork(m *mp, p *pp, bool *newwork)
                 return NULL;
             }
             p *p2 = sched.allp[e.pos];
-            if (p2 == pp || __atomic_load_n(&p2->status, __ATOMIC_RELAXED) == _Pidle)
+            if (p2 == pp)
                 continue;
-            g *gp = runqsteal(pp, p2, stealnext);
+            if (stealtimersornext && checktimers(p2, 0)) {      /* stage 05 */
+                g *gp = runqget(pp, inherit);
+                if (gp)
+                    return gp;
+            }
+            if (__atomic_load_n(&p2->status, __ATOMIC_RELAXED) == _Pidle)
+                continue;
+            g *gp = runqsteal(pp, p2, stealtimersornext);
             if (gp) {
                 if (trace_enabled)
                     trace_instant(mp, "steal", gp);
@@ -1556,8 +1638,8 @@ static g *findrunnable(m *mp, bool *inherit)
                 return NULL;
             continue;
         }
-        checktimers();
         p *pp = mp->p;
+        checktimers(pp, 0);      /* stage 05: this P's timers */
         g *gp;
         if (pp->schedtick % 61 == 0 && __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) > 0) {
             lock(&sched.lock);
@@ -1603,7 +1685,7 @@ static g *findrunnable(m *mp, bool *inherit)
             if (!mp->spinning)
                 becomespinning(mp);
             bool newwork = false;
-            if ((gp = stealwork(mp, pp, &newwork)) != NULL)
+            if ((gp = stealwork(mp, pp, inherit, &newwork)) != NULL)
                 return gp;
             if (newwork)
                 continue;
@@ -2044,6 +2126,7 @@ int runtime_main_named(int (*main_fn)(int, char **), const char *name,
     memset(&sched, 0, sizeof sched);
     sched.lastpoll = nanotime1();   /* stage 05: 0 would mean "an M is in netpoll" */
     nforeign = 0;
+    idlewhen = INT64_MAX;
     __atomic_store_n(&foreignwoke, 0, __ATOMIC_RELAXED);
     worldsema = 1;
     int32_t nprocs = parseenv(getncpu());
@@ -2131,6 +2214,7 @@ int runtime_gomaxprocs(int n)
     prev = sched.gomaxprocs;
     if (n != prev) {
         stoptheworld(mp);
+        destroytimers(mp, n);    /* stage 05 */
         lock(&sched.lock);
         starttheworld(procresize(mp, n));
         unlock(&sched.lock);
@@ -2153,6 +2237,7 @@ void updategomaxprocs(int32_t n)
     m *mp = getm();
     if (!custom && n != sched.gomaxprocs) {
         stoptheworld(mp);
+        destroytimers(mp, n);    /* stage 05 */
         lock(&sched.lock);
         starttheworld(procresize(mp, n));
         unlock(&sched.lock);

@@ -20,11 +20,13 @@
  *
  * Lock order (a thread holding one may only take those to its right):
  *
- *     timers.lock -> ctxlock -> semaroot.lock / hchan.lock -> sched.lock
- *                                                          -> allglock
+ *     p.timerslock -> ctxlock -> semaroot.lock / hchan.lock -> sched.lock
+ *                                                             -> allglock
+ *
+ * (stage 05: each P's timers have their own lock, time.c).
  *
  * Stage 05 puts the network poller's locks first (net.c, netpoll.c):
- * fdlock -> pollDesc.lock -> timers.lock; the pollDesc cache's lock is a
+ * fdlock -> pollDesc.lock -> p.timerslock; the pollDesc cache's lock is a
  * leaf.
  *
  * Fields are grouped by what guards them, as xv6 does. "atomic" fields are
@@ -292,6 +294,19 @@ struct p {
         uint64_t askswitch;     /* nswitch then: unchanged, the request did not take */
         int64_t  askgap;        /* how long until it may ask again while it does not */
     } sysmontick;
+
+    /* Stage 05: the P's timers (time.c, Go's p.timers). A 4-ary min-heap
+     * by `when`, guarded by timerslock: taken by the M holding the P, by
+     * a thief running its due timers, by whoever adds, stops or resets one
+     * of its timers, and by procresize moving them (movetimers). */
+    mutex     timerslock;
+    timer   **timers;
+    int32_t   timerslen;
+    int32_t   timerscap;
+    /* atomic: written under timerslock, read without it (timer0when(),
+     * checktimers' fast path, checkdead). */
+    int64_t   timer0when;       /* timers[0]->when, 0 if none (Go's timer0When) */
+    int32_t   numtimers;        /* timerslen (Go's numTimers) */
 };
 
 /* ---- sudog: a G waiting on a channel or a semaphore ---------------------- */
@@ -468,19 +483,23 @@ void    dumpgoroutines(FILE *out, g *first);
 struct timer {
     int64_t   when;
     int64_t   period;           /* > 0 for tickers */
-    void    (*f)(void *arg, int64_t now);  /* runs on g0 under timers.lock */
+    void    (*f)(void *arg, int64_t now);  /* runs on g0 under its P's timerslock */
     void     *arg;
-    int32_t   idx;              /* heap index, -1 when not pending */
+    int32_t   idx;              /* heap index, -1 when not in a heap */
+    p        *pp;               /* stage 05: the P whose heap holds it (and
+                                   while its f runs), NULL when not pending;
+                                   atomic, written under pp->timerslock */
 };
-void    addtimer(timer *t);
+void    addtimer(timer *t);                /* on the caller's P (P0 without one) */
 bool    deltimer(timer *t);
 bool    modtimer(timer *t, int64_t when, int64_t period);
-void    runtimers(int64_t now);
-int64_t timer0when(void);               /* earliest pending when, 0 if none */
+bool    checktimers(p *pp, int64_t now);   /* runs pp's due timers; now 0: read the clock */
+void    movetimers(p *dst, p *src);        /* procresize: src is being destroyed */
+int64_t timer0when(void);               /* earliest pending when of any P, 0 if none */
 int32_t ntimers(void);
 void    timersinit(void);
 void    timersfree(void);
-void    timers_changed(void);            /* proc.c: wake an idle M */
+void    timers_changed(int64_t when);    /* proc.c: wake an idle M for a timer at when */
 
 /* chan.c */
 void    chan_attach_timer(chan_t *c, void *owner, void (*free_owner)(void *));
@@ -545,7 +564,7 @@ void    trace_instant(m *mp, const char *what, g *gp);
 /* preempt.c (stage 04): sysmon, retake, preemption */
 void    preemptinit(void);                /* runtime_main: handler, sysmon thread */
 void    preemptfini(void);                /* runtime_main: stop sysmon, restore handler */
-void    sysmontimer(void);                /* timers_changed: wake sysmon for an earlier timer */
+void    sysmontimer(int64_t when);        /* timers_changed: wake sysmon for a timer at when */
 void    timerswoke(void);                 /* stopm: timers run without a P woke Gs */
 bool    preemptall(void);                 /* ask every running G to yield */
 void    preemptcheck(g *gp);              /* a safe point: yield if asked to */

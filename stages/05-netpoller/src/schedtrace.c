@@ -46,7 +46,8 @@ void schedtrace(bool detailed, FILE *out)
                 fprintf(out, "%lld", (long long)pp->m->id);
             else
                 fputs("nil", out);
-            fprintf(out, " runqsize=%u gfreecnt=0 timerslen=0\n", n);
+            fprintf(out, " runqsize=%u gfreecnt=0 timerslen=%d\n", n,
+                    __atomic_load_n(&pp->numtimers, __ATOMIC_RELAXED));   /* stage 05 */
         } else {
             fprintf(out, "%s%u%s", i == 0 ? " [" : " ", n,
                     i == sched.gomaxprocs - 1 ? "]\n" : "");

@@ -22,8 +22,10 @@
  *      goroutine can run before that timer fires. faketime_jump sets the
  *      clock to the earliest timer's `when`, and checkdead wakes the M
  *      that called it (the head of the idle list), which runs the timer
- *      at once (findrunnable's checktimers). Timers due at the same instant
- *      all fire in that one step.
+ *      at once (findrunnable's checktimers; stage 05: the timer may sit on
+ *      another P's heap, and the M's steal loop runs it there, since
+ *      timer0when is the earliest of every P's). Timers due at the same
+ *      instant all fire in that one step.
  *   3. With no timer pending, checkdead reports the deadlock as it always
  *      does, at the fake instant it was reached.
  *   4. Idle Ms never sleep with a timeout under the fake clock

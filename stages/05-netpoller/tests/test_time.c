@@ -3,7 +3,10 @@
  * the goroutine, not its thread), time_after (value, capacity 1, freed before
  * it fires), timers (stop/reset return values as Go's, the value left in the
  * channel after a fire, free), tickers (ticks, a slow reader drops ticks,
- * stop), and a pending timer keeping the deadlock detector quiet.
+ * stop), and a pending timer keeping the deadlock detector quiet. Stage 05
+ * (timers on the Ps): a million timers started and stopped, timers spread
+ * over the Ps firing in order, a timer whose P went idle, timers moved by
+ * runtime_gomaxprocs, and stops racing the timer firing on another P.
  */
 #include "harness.h"
 
@@ -554,4 +557,311 @@ Test(timer, deep_function_runs_on_g0_when_a_spinner_is_preempted, .timeout = H_T
     cr_assert(h_exited_with(&r, 0), "the child %s; stdout:\n%s\nstderr:\n%s",
               h_child_how(&r, how, sizeof how), r.out, r.err);
     h_child_free(&r);
+}
+
+/* ---- timers on the Ps (stage 05) ------------------------------------------ */
+
+/* A million timers started and stopped, on every P, in an order other than
+ * the one they were started in: each stop finds its timer pending, it is
+ * fast (no timer lingers in a heap, no stop walks one), and none is left
+ * pending: once they are all stopped, main blocking for good is reported
+ * as a deadlock, which a timer still counted would prevent (checkdead).
+ * Runs as a death test, in a child. */
+enum { MIL_N = H_TSAN ? 100000 : 1000000, MIL_WIN = 1000 };
+static sync_waitgroup mil_wg;
+static atomic_int mil_notpending;
+
+static void mil_worker(void *arg)
+{
+    int share = (int)(intptr_t)arg;
+    time_timer **win = malloc(MIL_WIN * sizeof *win);
+    for (int done = 0; done < share; done += MIL_WIN) {
+        for (int i = 0; i < MIL_WIN; i++)       /* an hour ahead, shuffled */
+            win[i] = time_new_timer(H_SEC(3600) + (int64_t)((i * 2654435761u) % 997) * 1000);
+        for (int i = 0; i < MIL_WIN; i++) {
+            int k = (i * 7 + done / MIL_WIN) % MIL_WIN;   /* 7 is prime to 1000 */
+            if (!time_timer_stop(win[k]))
+                atomic_fetch_add(&mil_notpending, 1);
+            time_timer_free(win[k]);
+        }
+        gosched();                              /* and maybe on to another P */
+    }
+    free(win);
+    sync_wg_done(&mil_wg);
+}
+
+static int mil_main(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    int w = 2 * runtime_gomaxprocs(0);
+    int64_t t0 = h_now();
+    sync_wg_add(&mil_wg, w);
+    for (int i = 0; i < w; i++)
+        go(mil_worker, (void *)(intptr_t)(MIL_N / w));
+    sync_wg_wait(&mil_wg);
+    int64_t took = h_now() - t0;
+    printf("%d timers started and stopped in %.0f ms\n", MIL_N, (double)took / 1e6);
+    if (atomic_load(&mil_notpending) != 0 || took > H_SEC(10) * H_SLOW) {
+        fprintf(stderr, "%d stops found their timer not pending; %.0f ms\n",
+                atomic_load(&mil_notpending), (double)took / 1e6);
+        return 1;
+    }
+    fflush(stdout);
+    h_recv_int(h_chan_int(0));                  /* nothing pending: a deadlock */
+    return 1;
+}
+
+Test(timer, a_million_started_and_stopped_leave_none_pending, .timeout = H_TIMEOUT)
+{
+    h_child r;
+    h_expect_death_in(&r, mil_main, "all goroutines are asleep - deadlock!", -1);
+    h_child_free(&r);
+}
+
+/* Goroutines on different Ps each set timers with interleaved deadlines,
+ * all at once, so the timers due next are spread over every P's heap (a
+ * timer stays on the P it was set on): under fakeclock=1 they must fire
+ * exactly in `when` order, which only holds if the clock jumps to the
+ * earliest timer of all the Ps (timer0when) and the M that wakes runs it
+ * wherever it is. Runs in a child, where GODEBUG can be set. */
+enum { SPREAD_W = 8, SPREAD_R = 25 };
+static chan_t *spread_out;
+static atomic_int spread_arrived;
+static int64_t spread_t0;
+
+/* A call: under PREEMPT=coop (TSan) a safe point, so a spin loop that
+ * makes it can be preempted there too. */
+__attribute__((noinline)) static void spread_pause(void) { __asm__ volatile("" ::: "memory"); }
+
+static void spread_worker(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    /* Spin, not gosched: gosched would cycle them all through one P. The
+     * spinners hold their Ps; the others wait to be stolen by idle Ps, or
+     * for a spinner's slice to end (sysmon's clock is the real one). */
+    atomic_fetch_add(&spread_arrived, 1);
+    while (atomic_load(&spread_arrived) < SPREAD_W)
+        spread_pause();
+    time_timer *tm[SPREAD_R];
+    for (int j = 0; j < SPREAD_R; j++)
+        tm[j] = time_new_timer(spread_t0 + H_MS(j * SPREAD_W + i + 1) - time_now());
+    for (int j = 0; j < SPREAD_R; j++) {
+        int64_t v;
+        chan_recv(time_timer_chan(tm[j]), &v);
+        h_send_int(spread_out, v == spread_t0 + H_MS(j * SPREAD_W + i + 1) ? j * SPREAD_W + i
+                                                                         : -1);
+        time_timer_free(tm[j]);
+    }
+}
+
+static int spread_main(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    spread_out = h_chan_int(SPREAD_W * SPREAD_R);
+    spread_t0 = time_now();
+    for (int i = 0; i < SPREAD_W; i++)
+        go(spread_worker, (void *)(intptr_t)i);
+    for (int want = 0; want < SPREAD_W * SPREAD_R; want++) {
+        int got = h_recv_int(spread_out);
+        if (got != want) {
+            printf("wake-up %d was deadline %d\n", want, got);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int spread_child(void) { return runtime_main(spread_main, 0, NULL); }
+
+Test(timer, timers_spread_over_ps_fire_in_when_order_under_fakeclock, .timeout = H_TIMEOUT)
+{
+    const char *env[] = { "GODEBUG=fakeclock=1", NULL };
+    h_child r;
+    char how[128];
+    h_child_run(&r, spread_child, env, 30);
+    cr_assert(h_exited_with(&r, 0), "the child %s; stdout:\n%s\nstderr:\n%s",
+              h_child_how(&r, how, sizeof how), r.out, r.err);
+    h_child_free(&r);
+}
+
+/* A timer set on a P that then goes idle still fires. The sleeper parks
+ * (its timer on its P) while the other goroutine still runs; that one then
+ * blocks too, so its P goes idle last, and under fakeclock=1 the M that
+ * checkdead wakes to run the timer gets that P back (the idle list is
+ * LIFO): the timer is on another P's heap, and only stealing runs it
+ * (findrunnable's steal loop: Go's stealWork). Run for many rounds, so the
+ * two land on different Ps at GOMAXPROCS 2 and 4. A runtime that left the
+ * idle P's timers alone spins for ever. */
+enum { IDLE_ROUNDS = 40 };
+static atomic_int idle_parking;
+static chan_t *idle_c, *idle_done;
+
+static void idle_sleeper(void *arg)
+{
+    atomic_store(&idle_parking, 1);
+    time_sleep(H_MS(1));
+    h_send_int(idle_c, 1);
+}
+
+static void idle_last(void *arg)
+{
+    while (!atomic_load(&idle_parking))
+        gosched();
+    int64_t until = h_now() + 200 * 1000;       /* the sleeper's P goes idle first */
+    while (h_now() < until)
+        ;
+    h_recv_int(idle_c);
+    h_send_int(idle_done, 1);
+}
+
+static int idle_main(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    idle_c = h_chan_int(0);
+    idle_done = h_chan_int(0);
+    for (int r = 0; r < IDLE_ROUNDS; r++) {
+        atomic_store(&idle_parking, 0);
+        go(idle_sleeper, NULL);
+        go(idle_last, NULL);
+        h_recv_int(idle_done);
+    }
+    return 0;
+}
+
+static int idle_child(void) { return runtime_main(idle_main, 0, NULL); }
+
+Test(timer, fires_when_its_p_has_gone_idle, .timeout = H_TIMEOUT)
+{
+    const char *env[] = { "GODEBUG=fakeclock=1", NULL };
+    h_child r;
+    char how[128];
+    h_child_run(&r, idle_child, env, 30);
+    cr_assert(h_exited_with(&r, 0), "the child %s; stdout:\n%s\nstderr:\n%s",
+              h_child_how(&r, how, sizeof how), r.out, r.err);
+    h_child_free(&r);
+}
+
+/* Timers survive runtime_gomaxprocs: goroutines spread over the Ps (they
+ * spin until all have started, so the last ones to arrive find every P
+ * held by a spinner) each set timers, then the number of Ps changes while
+ * they are pending. Ps that die hand their timers to a survivor
+ * (procresize's callers: destroytimers, Go's moveTimers); every timer
+ * fires, once, not early. */
+enum { MOVE_W = 16, MOVE_T = 4 };
+struct move_round {
+    int64_t        d;
+    atomic_int     arrived, done, bad;
+    sync_waitgroup armed;
+};
+
+static void move_worker(void *arg)
+{
+    struct move_round *r = arg;
+    atomic_fetch_add(&r->arrived, 1);
+    while (atomic_load(&r->arrived) < MOVE_W)
+        spread_pause();
+    time_timer *tm[MOVE_T];
+    int64_t t0 = time_now();
+    for (int j = 0; j < MOVE_T; j++)
+        tm[j] = time_new_timer(r->d + H_MS(j));
+    sync_wg_done(&r->armed);
+    for (int j = 0; j < MOVE_T; j++) {
+        int64_t v = 0;
+        if (!chan_recv(time_timer_chan(tm[j]), &v) || v < t0 + r->d + H_MS(j) ||
+            chan_len(time_timer_chan(tm[j])) != 0)
+            atomic_fetch_add(&r->bad, 1);
+        time_timer_free(tm[j]);
+    }
+    atomic_fetch_add(&r->done, 1);
+}
+
+static void move_round(int from, int to)
+{
+    static struct move_round rounds[8];
+    static int nround;
+    struct move_round *r = &rounds[nround++];
+    r->d = H_MS(100) * H_GAP;
+    runtime_gomaxprocs(from);
+    sync_wg_add(&r->armed, MOVE_W);
+    for (int i = 0; i < MOVE_W; i++)
+        go(move_worker, r);
+    sync_wg_wait(&r->armed);                    /* every timer is set */
+    runtime_gomaxprocs(to);
+    CHECK(WAIT_UNTIL(atomic_load(&r->done) == MOVE_W, 5000),
+          "GOMAXPROCS %d -> %d: %d of %d goroutines got all their timers", from, to,
+          atomic_load(&r->done), MOVE_W);
+    CHECK_EQ(atomic_load(&r->bad), 0);
+}
+
+GTEST(timer, timers_survive_gomaxprocs_shrinking_and_growing)
+{
+    int prev = runtime_gomaxprocs(0);
+    move_round(4, 1);
+    move_round(1, 4);
+    move_round(4, 2);
+    move_round(2, 3);
+    runtime_gomaxprocs(prev);
+}
+
+/* Stopping a timer races with its firing on another P (an idle M that
+ * woke for it, a thief, the M sysmon preempted). Whatever wins, when
+ * time_timer_stop returns the timer's function is not running and will
+ * not run: false means it ran, whole, so its value is in the channel
+ * already; true means it never will. Never a value after a true, never
+ * two. */
+enum { RACE_N = H_TSAN ? 2000 : 20000, RACE_BATCH = 64 };
+static sync_waitgroup race_wg;
+static atomic_int race_fired, race_stopped, race_bad;
+
+static void race_check(time_timer *tm, bool pending)
+{
+    size_t n = chan_len(time_timer_chan(tm));
+    if (n != (pending ? 0u : 1u))
+        atomic_fetch_add(&race_bad, 1);
+}
+
+static void race_worker(void *arg)
+{
+    unsigned s = (unsigned)(intptr_t)arg * 2654435761u + 1;
+    time_timer *batch[RACE_BATCH];
+    bool pend[RACE_BATCH];
+    int nb = 0;
+    for (int i = 0; i < RACE_N; i++) {
+        s = s * 1103515245u + 12345u;
+        time_timer *tm = time_new_timer((int64_t)((s >> 8) % 50000));   /* 0-50 us */
+        int64_t until = h_now() + (int64_t)((s >> 12) % 60000);         /* 0-60 us */
+        while (h_now() < until)
+            ;
+        bool p = time_timer_stop(tm);
+        race_check(tm, p);
+        atomic_fetch_add(p ? &race_stopped : &race_fired, 1);
+        batch[nb] = tm;
+        pend[nb++] = p;
+        if (nb == RACE_BATCH || i == RACE_N - 1) {
+            gosched();                          /* a late run would show now */
+            for (int k = 0; k < nb; k++) {
+                race_check(batch[k], pend[k]);
+                time_timer_free(batch[k]);
+            }
+            nb = 0;
+        }
+    }
+    sync_wg_done(&race_wg);
+}
+
+GTEST(timer, stop_racing_the_timer_firing_on_another_p)
+{
+    int procs = runtime_gomaxprocs(0);
+    int w = procs > 1 ? procs - 1 : 1;          /* an idle P: its M fires timers */
+    atomic_store(&race_fired, 0);
+    atomic_store(&race_stopped, 0);
+    atomic_store(&race_bad, 0);
+    sync_wg_add(&race_wg, w);
+    for (int i = 0; i < w; i++)
+        go(race_worker, (void *)(intptr_t)(i + 1));
+    sync_wg_wait(&race_wg);
+    CHECK(atomic_load(&race_bad) == 0, "%d stops disagreed with the channel (stop won %d "
+          "times, the timer %d times)", atomic_load(&race_bad), atomic_load(&race_stopped),
+          atomic_load(&race_fired));
+    CHECK_EQ(atomic_load(&race_fired) + atomic_load(&race_stopped), w * RACE_N);
 }
