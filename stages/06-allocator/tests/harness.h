@@ -53,6 +53,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -359,9 +360,15 @@ H_FN void h_child_run(h_child *r, int (*fn)(void), const char *const *env, int t
     cr_assert(fo != NULL && fe != NULL, "tmpfile: %s", strerror(errno));
     fflush(stdout);
     fflush(stderr);
+    pid_t parent = getpid();
     pid_t pid = fork();
     cr_assert(pid >= 0, "fork: %s", strerror(errno));
     if (pid == 0) {
+        /* Dies with the test: a test killed at its own timeout must not
+         * leave a hung child spinning on the CI machine's cores. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(125);
         dup2(fileno(fo), 1);
         dup2(fileno(fe), 2);
         for (int i = 0; env != NULL && env[i] != NULL; i++) {
